@@ -1,0 +1,83 @@
+"""`nova`: the root command.  Each command group lives in its own module.
+
+Nothing heavy is imported here or at the top of the command modules:
+`nova --help` must not load starlette, uvicorn or cookiecutter.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from nova_cli import __version__
+from nova_cli.cli import routes, serve
+from nova_cli.cli.output import CliError, error
+
+app = typer.Typer(
+    name="nova",
+    help="Nova for Python: generate, serve and run Nova apps.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nova {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Nova for Python: generate, serve and run Nova apps."""
+    global _debug
+    _debug = debug
+
+
+serve.register(app)
+routes.register(app)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Library exceptions that are the user's input, not our bug: one line, exit 1."""
+    from nova_cli.config import ConfigError
+    from nova_cli.discover import AppNotFound
+
+    found: list[type[BaseException]] = [CliError, ConfigError, AppNotFound]
+    if "nova_cli.runtime.routes" in sys.modules:
+        found.append(sys.modules["nova_cli.runtime.routes"].RouteTableError)
+    return tuple(found)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except _user_errors() as exc:
+        if _debug:
+            raise
+        error(str(exc))
+        sys.exit(1)
+    except Exception as exc:  # an error in the user's code while loading the app
+        if _debug:
+            raise
+        error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

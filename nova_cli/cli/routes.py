@@ -1,0 +1,80 @@
+"""`nova routes`: the compiled route table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nova_cli.cli.output import echo
+
+
+def register(app: typer.Typer) -> None:
+    app.command("routes")(routes)
+
+
+def routes(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    environment: Annotated[
+        str | None, typer.Option("--environment", "-e", help="Passed to routes(environment).")
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--directory", "-C", help="Project directory.")
+    ] = None,
+) -> None:
+    """Show every route: method, path, target, protocol, security."""
+    from nova_cli.config import load_config
+    from nova_cli.runtime.table import build_table
+
+    table = build_table(load_config(directory, environment=environment))
+    rows = [route_row(r, table.app_dir) for r in table.routes if r.protocol != "status"]
+    if as_json:
+        echo(json.dumps(rows, indent=2))
+        return
+    header = {
+        "methods": "METHOD",
+        "path": "PATH",
+        "target": "TARGET",
+        "protocol": "PROTOCOL",
+        "security": "SECURITY",
+    }
+    lines = [header] + [
+        {
+            **row,
+            "methods": ",".join(row["methods"]) or "*",
+            "security": "yes" if row["security"] else "-",
+        }
+        for row in rows
+    ]
+    widths = {key: max(len(str(line[key])) for line in lines) for key in header}
+    for line in lines:
+        echo("  ".join(str(line[k]).ljust(widths[k]) for k in header).rstrip())
+    for route in table.routes:
+        if route.protocol == "status":
+            echo(f"status {route.status_code}: {route_row(route, table.app_dir)['target']}")
+
+
+def route_row(route: Any, app_dir: Path) -> dict[str, Any]:
+    """One route as `nova routes --json` prints it."""
+    from nova_cli.runtime.routes import describe
+
+    methods = set(route.methods)
+    if "GET" in methods:
+        methods.discard("HEAD")  # added for Starlette parity, not declared by the user
+    if route.protocol == "static":
+        target = (
+            str(route.target.relative_to(app_dir))
+            if route.target.is_relative_to(app_dir)
+            else str(route.target)
+        )
+    else:
+        target = describe(route.target)
+    return {
+        "methods": sorted(methods),
+        "path": route.path,
+        "target": target,
+        "protocol": route.protocol,
+        "security": route.group.security is not None,
+    }

@@ -1,0 +1,47 @@
+"""`create_app`: a Nova app as an ASGI application any ASGI server can run."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+
+from nova_cli.config import NovaConfig, load_config
+from nova_cli.runtime.dispatch import NovaRouter
+from nova_cli.runtime.table import build_table
+
+
+def create_app(
+    app: str | None = None,
+    *,
+    root: str | Path | None = None,
+    config: NovaConfig | None = None,
+    **settings: Any,
+) -> Starlette:
+    """Build the ASGI app for the Nova app package `app` of the project at `root`.
+
+    Settings come from `[tool.nova]`, then `NOVA_*` variables, then the keyword
+    arguments here (`environment="prod"`, `max_body_size=...`).  A bad route
+    table raises `RouteTableError` before anything is served.
+    """
+    if config is None:
+        config = load_config(Path(root) if root is not None else None, app=app, **settings)
+    table = build_table(config)
+    router = NovaRouter(table, config, lifespan=_lifespan)
+    starlette = Starlette(debug=config.dev)
+    starlette.router = router
+    starlette.state.nova_config = config
+    return starlette
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+
+
+def from_environment() -> Starlette:
+    """An app factory for `uvicorn --factory`: the project comes from NOVA_ROOT / NOVA_APP."""
+    return create_app()

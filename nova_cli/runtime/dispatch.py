@@ -1,0 +1,241 @@
+"""The request pipeline: route → body → pre-request plugins → security → controller
+→ return handler → post-request plugins, with Nova's error pages around it.
+
+This mirrors Nova's Cowboy middleware chain (`nova_router`,
+`nova_plugin_handler`, `nova_security_handler`, `nova_handler`).  It runs as
+the router of a Starlette application, so Starlette middleware, lifespan and
+`TestClient` all work as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response
+from starlette.routing import Router
+from starlette.types import Lifespan, Message, Receive, Scope, Send
+
+from nova_cli.config import NovaConfig
+from nova_cli.runtime import errors, plugins, security, static
+from nova_cli.runtime.handlers import ReturnContext, UnsupportedReturn, to_response
+from nova_cli.runtime.invoke import call
+from nova_cli.runtime.request import Request
+from nova_cli.runtime.routes import Route, describe
+from nova_cli.runtime.table import RouteTable, fallback_of
+
+log = logging.getLogger("nova_cli")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class NovaRouter(Router):
+    """A Starlette Router that dispatches through a compiled Nova `RouteTable`.
+
+    `table` may be replaced at any time (the dev server does so after a
+    reload); each request reads it once, at its start.
+    """
+
+    def __init__(
+        self, table: RouteTable, config: NovaConfig, lifespan: Lifespan[Any] | None = None
+    ) -> None:
+        super().__init__(routes=[], lifespan=lifespan)
+        self.table = table
+        self.config = config
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            response = await self.handle_http(scope, receive)
+            await response(scope, receive, send)
+        elif kind == "websocket":
+            from nova_cli.runtime.websocket import serve_websocket
+
+            await serve_websocket(self, scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(scope, receive, send)
+
+    async def handle_http(self, scope: Scope, receive: Receive) -> Response:
+        table = self.table
+        method = scope["method"]
+        match, allowed = table.http.match(scope["path"], method)
+        if match is None:
+            req = self.request(HTTPConnection(scope, receive), method, None)
+            if allowed:
+                allow = ", ".join(sorted(allowed))
+                message = f"{method} is not allowed here; allowed: {allow}"
+                return await self.status_page(
+                    table, req, 405, headers={"allow": allow}, message=message
+                )
+            return await self.status_page(table, req, 404, message=f"no route for {scope['path']}")
+        route = match.route
+        try:
+            body, receive = await _read_body(scope, receive, self.config.max_body_size)
+        except BodyTooLarge:
+            req = self.request(HTTPConnection(scope, receive), method, route)
+            return await self.status_page(
+                table, req, 413, message=f"request body over {self.config.max_body_size} bytes"
+            )
+        req = self.request(StarletteRequest(scope, receive), method, route, body=body)
+        req.bindings = match.bindings
+        req.pathinfo = match.pathinfo
+        try:
+            return await self.run_route(table, route, req)
+        except Exception as exc:
+            log.exception("%s %s failed in %s", method, scope["path"], describe(route.target))
+            return await self.status_page(table, req, 500, exc=exc, message=_message(exc))
+
+    def request(
+        self, raw: HTTPConnection, method: str, route: Route | None, body: bytes = b""
+    ) -> Request:
+        return Request(
+            raw,
+            method=method,
+            environment=self.config.environment,
+            extra_state=route.extra_state if route else None,
+            body=body,
+        )
+
+    async def run_route(self, table: RouteTable, route: Route, req: Request) -> Response:
+        chain = route.group.plugins if route.group.plugins is not None else table.plugins
+        req, reply = await plugins.run_pre(chain, req)
+        if reply is not None:
+            response = await self.respond(table, reply, req, None)
+        else:
+            refusal = None
+            if route.group.security is not None:
+                refusal = await security.check(route.group.security, req)
+            response = refusal or await self.call_route(table, route, req)
+        response = await plugins.run_post(chain, req, response)
+        extra = req.state.get("response_headers")
+        if extra:
+            for key, value in extra.items():
+                if key not in response.headers:
+                    response.headers[key] = value
+        return response
+
+    async def call_route(self, table: RouteTable, route: Route, req: Request) -> Response:
+        if route.protocol == "static":
+            found = static.serve(route.target, req.pathinfo)
+            return found or await self.status_page(table, req, 404, message="file not found")
+        req.controller = route.target
+        result = await call(route.target, req)
+        return await self.respond(table, result, req, route.target)
+
+    async def respond(
+        self,
+        table: RouteTable,
+        value: Any,
+        req: Request,
+        controller: Any,
+        default_status: int = 200,
+    ) -> Response:
+        """Normalise a return value, asking the controller's fallback when it is unsupported."""
+        ctx = ReturnContext(req, controller, table.views, default_status)
+        try:
+            return await to_response(value, ctx)
+        except UnsupportedReturn as unsupported:
+            fallback = fallback_of(controller) if controller is not None else None
+            if fallback is None:
+                raise
+            log.debug("fallback %s resolves %r", describe(fallback), unsupported.value)
+            resolved = await call(fallback.resolve, req, unsupported.value)
+            # Nova renders an ("ok", vars) from the fallback with the fallback's view.
+            ctx = ReturnContext(req, fallback.resolve, table.views, default_status)
+            return await to_response(resolved, ctx)
+
+    async def status_page(
+        self,
+        table: RouteTable,
+        req: Request,
+        status: int,
+        *,
+        exc: BaseException | None = None,
+        message: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """The user's status-code route for `status` if there is one, else the built-in page."""
+        route = table.status.get(status)
+        if route is not None:
+            req.status_code = status
+            if exc is not None:
+                req.crash_info = {
+                    "status_code": status,
+                    "class": type(exc).__name__,
+                    "reason": str(exc),
+                    "exception": exc,
+                }
+            try:
+                response = await self.respond(
+                    table, await call(route.target, req), req, route.target, default_status=status
+                )
+            except Exception:
+                log.exception(
+                    "status route %s for %d failed; using the built-in page",
+                    describe(route.target),
+                    status,
+                )
+            else:
+                for key, value in (headers or {}).items():
+                    response.headers.setdefault(key, value)
+                return response
+        return errors.error_response(
+            req.headers, status, message, exc=exc, dev=self.config.dev, extra_headers=headers
+        )
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, UnsupportedReturn):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _has_body(scope: Scope) -> tuple[bool, int | None]:
+    length = None
+    chunked = False
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None
+        elif key == b"transfer-encoding":
+            chunked = True
+    return (chunked or bool(length)), length
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, Receive]:
+    """Read the whole body (up to `limit`) and return it with a receive that replays it."""
+    has_body, length = _has_body(scope)
+    if not has_body:
+        return b"", receive
+    if length is not None and length > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay

@@ -1,0 +1,93 @@
+"""Built-in error pages (404, 405, 413, 500, ...), negotiated on `accept`.
+
+Nova's `nova_error_controller` answers JSON or HTML depending on `accept`
+but compares the header's parts without trimming them, so browsers mostly
+get an empty 500.  Here the media ranges are parsed with their q-values: a
+client that prefers `text/html` gets a page, everyone else JSON.  In the dev
+environment the page carries the traceback; in any other it says nothing
+about the code.
+"""
+
+from __future__ import annotations
+
+import html
+import traceback
+from http import HTTPStatus
+
+from starlette.datastructures import Headers
+from starlette.responses import HTMLResponse, Response
+
+from nova_cli.runtime.handlers import encode_json
+
+
+def wants_html(headers: Headers) -> bool:
+    """True when the client ranks text/html above application/json."""
+    accept = headers.get("accept")
+    if not accept:
+        return False  # API clients and curl: JSON, as Nova does without Accept
+    best_html = best_json = 0.0
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, val = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(val)
+                except ValueError:
+                    q = 0.0
+        media = media.strip().lower()
+        if media in ("text/html", "application/xhtml+xml"):
+            best_html = max(best_html, q)
+        elif media in ("application/json", "application/*"):
+            best_json = max(best_json, q)
+        elif media == "*/*":
+            best_json = max(best_json, q * 0.99)  # */* alone means "anything": JSON
+    return best_html > best_json
+
+
+def error_response(
+    headers: Headers,
+    status: int,
+    message: str = "",
+    *,
+    exc: BaseException | None = None,
+    dev: bool = False,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
+    """A negotiated error page; `exc` shows as a traceback only when `dev`."""
+    title = _title(status)
+    trace = "".join(traceback.format_exception(exc)) if (exc is not None and dev) else None
+    if not dev and status >= 500:
+        message = "The server could not handle this request."
+    if wants_html(headers):
+        body = _html_page(status, title, message, trace)
+        return HTMLResponse(body, status, extra_headers)
+    payload: dict[str, object] = {"status": status, "error": title, "message": message or title}
+    if trace is not None:
+        payload["traceback"] = trace
+    return Response(encode_json(payload), status, extra_headers, media_type="application/json")
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _html_page(status: int, title: str, message: str, trace: str | None) -> str:
+    esc = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{status} {esc(title)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;margin:3rem;color:#222}"
+        "pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head><body>",
+        f"<h1>{status} {esc(title)}</h1>",
+    ]
+    if message:
+        parts.append(f"<p>{esc(message)}</p>")
+    if trace:
+        parts.append(f"<pre>{esc(trace)}</pre>")
+    parts.append("</body></html>")
+    return "".join(parts)

@@ -1,0 +1,267 @@
+"""The handler registry and the one normaliser every return value goes through.
+
+Nova's `nova_handlers` maps the first element of a controller's return tuple
+(`json`, `ok`, `status`, ...) to a handler.  Built-in handlers get the whole
+context (the request, the controller, the views); custom handlers registered
+with `register_handler` get Nova's three arguments
+`(status_code, extra_headers, payload)` and return a Starlette `Response`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+
+from nova_cli.runtime.request import Request
+from nova_cli.runtime.routes import describe
+from nova_cli.runtime.views import Views
+
+RETURN_SHAPES = (
+    '("json", data)',
+    '("json", status, headers, data)',
+    '("ok", vars[, opts])',
+    '("view", vars[, opts])',
+    '("status", code[, headers[, body]])',
+    '("redirect", url)',
+    '("sendfile", status, headers, (offset, length, path), mime)',
+    "a starlette Response",
+    "a tuple whose first element names a handler registered with register_handler",
+)
+
+
+@dataclass
+class ReturnContext:
+    """What a built-in handler may need besides the returned value."""
+
+    req: Request
+    controller: Any
+    views: Views | None
+    default_status: int = 200  # a status-code route (404, 500, ...) renders with its code
+
+
+class UnsupportedReturn(Exception):
+    """A value no handler recognises; a fallback controller may still resolve it."""
+
+    def __init__(self, value: Any, reason: str = "") -> None:
+        self.value = value
+        self.reason = reason
+        super().__init__(describe_unsupported(value, reason))
+
+
+def describe_unsupported(value: Any, reason: str = "") -> str:
+    text = repr(value)
+    if len(text) > 200:
+        text = text[:197] + "..."
+    why = f" ({reason})" if reason else ""
+    return f"controller returned {text}{why}; expected one of: " + "; ".join(RETURN_SHAPES)
+
+
+BuiltinHandler = Callable[[tuple[Any, ...], ReturnContext], Response]
+CustomHandler = Callable[[int, dict[str, str], Any], Any]
+
+_builtins: dict[str, BuiltinHandler] = {}
+_custom: dict[str, CustomHandler] = {}
+
+
+def register_handler(name: str, handler: CustomHandler) -> None:
+    """Register `handler(status_code, extra_headers, payload) -> Response` for `name`.
+
+    `("name", payload)` then calls `handler(200, {}, payload)` and
+    `("name", status, headers, payload)` calls `handler(status, headers, payload)`.
+    Registering the same function again (a module re-imported by the dev
+    server) replaces it; another function under a taken name is an error,
+    as in Nova, where the first registration wins.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"handler name must be a non-empty string, got {name!r}")
+    if not callable(handler):
+        raise TypeError(f"handler for {name!r} must be callable, got {handler!r}")
+    if name in _builtins:
+        raise ValueError(f"{name!r} is a built-in handler and cannot be replaced")
+    current = _custom.get(name)
+    if current is not None and describe(current) != describe(handler):
+        raise ValueError(
+            f"handler {name!r} is already registered by {describe(current)}; "
+            "call unregister_handler first"
+        )
+    _custom[name] = handler
+
+
+def unregister_handler(name: str) -> None:
+    """Remove a custom handler; unknown names are ignored."""
+    _custom.pop(name, None)
+
+
+def get_handler(name: str) -> CustomHandler | None:
+    """The custom handler registered for `name`, if any."""
+    return _custom.get(name)
+
+
+async def to_response(value: Any, ctx: ReturnContext) -> Response:
+    """Turn anything a controller may return into a Response, or raise UnsupportedReturn."""
+    if isinstance(value, Response):
+        return value
+    if not isinstance(value, tuple) or not value or not isinstance(value[0], str):
+        raise UnsupportedReturn(value)
+    tag = value[0]
+    builtin = _builtins.get(tag)
+    if builtin is not None:
+        return builtin(value, ctx)
+    custom = _custom.get(tag)
+    if custom is None:
+        raise UnsupportedReturn(value, f"no handler named {tag!r}")
+    if len(value) == 2:
+        result = custom(ctx.default_status, {}, value[1])
+    elif len(value) == 4:
+        result = custom(value[1], _headers(value[2], value), value[3])
+    else:
+        raise UnsupportedReturn(
+            value, f"handler {tag!r} takes (tag, payload) or (tag, status, headers, payload)"
+        )
+    if inspect.isawaitable(result):
+        result = await result
+    if not isinstance(result, Response):
+        raise TypeError(
+            f"handler {tag!r} ({describe(custom)}) returned {result!r:.80}, "
+            "not a starlette Response"
+        )
+    return result
+
+
+def _builtin(name: str) -> Callable[[BuiltinHandler], BuiltinHandler]:
+    def add(fn: BuiltinHandler) -> BuiltinHandler:
+        _builtins[name] = fn
+        return fn
+
+    return add
+
+
+def _headers(value: Any, whole: tuple[Any, ...]) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, list | tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+        return {str(k): str(v) for k, v in value}
+    raise UnsupportedReturn(whole, "headers must be a dict")
+
+
+def _status(value: Any, whole: tuple[Any, ...]) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+        return value
+    raise UnsupportedReturn(whole, f"{value!r} is not an HTTP status code")
+
+
+def encode_json(data: Any) -> bytes:
+    """JSON the way Starlette's JSONResponse writes it (compact, UTF-8)."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _json_response(status: int, headers: dict[str, str], data: Any) -> Response:
+    return Response(encode_json(data), status, headers, media_type="application/json")
+
+
+@_builtin("json")
+def _json(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
+    if len(value) == 2:
+        status = ctx.default_status
+        if status == 200 and ctx.req.method == "POST":
+            status = 201  # Nova: a JSON reply to a POST means "created"
+        return _json_response(status, {}, value[1])
+    if len(value) == 4:
+        return _json_response(_status(value[1], value), _headers(value[2], value), value[3])
+    raise UnsupportedReturn(value, "json takes (json, data) or (json, status, headers, data)")
+
+
+@_builtin("ok")
+@_builtin("view")
+def _view(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
+    if len(value) not in (2, 3):
+        tag = value[0]
+        raise UnsupportedReturn(value, f"{tag} takes ({tag}, vars) or ({tag}, vars, opts)")
+    variables = value[1] if value[1] is not None else {}
+    opts = value[2] if len(value) == 3 else {}
+    if not isinstance(variables, Mapping) or not isinstance(opts, Mapping):
+        raise UnsupportedReturn(value, "vars and opts must be dicts")
+    unknown = set(opts) - {"view", "status_code", "headers"}
+    if unknown:
+        raise UnsupportedReturn(
+            value, f"unknown opts {sorted(unknown)} (allowed: view, status_code, headers)"
+        )
+    if ctx.views is None:
+        raise RuntimeError("this app has no views directory, so it cannot render templates")
+    name = opts.get("view") or view_name(ctx.controller)
+    status = _status(opts.get("status_code", ctx.default_status), value)
+    html = ctx.views.render(name, dict(variables))
+    return HTMLResponse(html, status, _headers(opts.get("headers"), value))
+
+
+def view_name(controller: Any) -> str:
+    """Nova's rule: the module `main_controller` renders `views/main.html`."""
+    module = getattr(controller, "__module__", None) or "view"
+    base = module.rsplit(".", 1)[-1]
+    return base.removesuffix("_controller")
+
+
+@_builtin("status")
+def _status_reply(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
+    if len(value) not in (2, 3, 4):
+        raise UnsupportedReturn(value, "status takes (status, code[, headers[, body]])")
+    status = _status(value[1], value)
+    headers = _headers(value[2], value) if len(value) > 2 else {}
+    body = value[3] if len(value) == 4 else b""
+    if isinstance(body, Mapping | list):
+        has_type = any(k.lower() == "content-type" for k in headers)
+        return Response(
+            encode_json(body), status, headers, media_type=None if has_type else "application/json"
+        )
+    if isinstance(body, str):
+        body = body.encode()
+    if not isinstance(body, bytes | bytearray):
+        raise UnsupportedReturn(value, "body must be a dict, list, str or bytes")
+    return Response(bytes(body), status, headers)
+
+
+@_builtin("redirect")
+def _redirect(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
+    if len(value) != 2 or not isinstance(value[1], str):
+        raise UnsupportedReturn(value, "redirect takes (redirect, url)")
+    # 302 as in Nova (Starlette's RedirectResponse defaults to 307).
+    return Response(b"", 302, {"location": value[1]})
+
+
+@_builtin("sendfile")
+def _sendfile(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
+    if len(value) != 5 or not isinstance(value[3], tuple) or len(value[3]) != 3:
+        raise UnsupportedReturn(
+            value, "sendfile takes (sendfile, status, headers, (offset, length, path), mime)"
+        )
+    status, headers = _status(value[1], value), _headers(value[2], value)
+    offset, length, path = value[3]
+    if not (isinstance(offset, int) and isinstance(length, int) and offset >= 0 and length >= 0):
+        raise UnsupportedReturn(value, "offset and length must be non-negative integers")
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"sendfile: {file} is not a file")
+    length = max(0, min(length, file.stat().st_size - offset))
+    headers = {"content-length": str(length), **headers}
+    return StreamingResponse(_slice(file, offset, length), status, headers, media_type=value[4])
+
+
+def _slice(path: Path, offset: int, length: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
+    # A sync iterator: Starlette reads it in the thread pool, off the event loop.
+    with path.open("rb") as f:
+        f.seek(offset)
+        left = length
+        while left > 0:
+            data = f.read(min(chunk, left))
+            if not data:
+                break
+            left -= len(data)
+            yield data

@@ -1,0 +1,35 @@
+"""Calling user code that may be written `def` or `async def`.
+
+HTTP-side user code (controllers, security callables, plugins, fallbacks)
+follows Starlette: an `async def` is awaited on the event loop, a plain
+`def` runs in the thread pool so that blocking work never stalls the server.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+
+def is_async(fn: Any) -> bool:
+    """True for coroutine functions, partials of them and objects with an async __call__."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.iscoroutinefunction(fn):
+        return True
+    # A callable object: look at its __call__ method.
+    return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+
+
+async def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Await `fn(*args)`: inline if async, in the thread pool if sync."""
+    if is_async(fn):
+        return await fn(*args)
+    result = await run_in_threadpool(fn, *args)
+    if inspect.isawaitable(result):  # a sync wrapper that returned a coroutine
+        result = await result
+    return result

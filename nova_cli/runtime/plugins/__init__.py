@@ -1,0 +1,144 @@
+"""Plugins: Nova's `pre_request` / `post_request` chain.
+
+A plugin is a module (or any object) with `pre_request(req, options)` and/or
+`post_request(req, response, options)`, each `def` or `async def`.  A route
+group's `plugins` list replaces the global list from `[tool.nova]`, as in
+Nova.  Entries are `(phase, plugin, options)`; `plugin` is the module
+itself, a dotted name (`"pkg.mod"` or `"pkg.mod:obj"`), or a built-in's
+short name: `request`, `cors`, `correlation` (or Nova's
+`nova_request_plugin`, `nova_cors_plugin`, `nova_correlation_plugin`).
+
+pre_request returns None or `("ok", req)` to go on, `("break", req)` to skip
+the remaining pre-request plugins and go to the controller, or
+`("stop", reply)` to answer now with `reply` (any controller return value).
+post_request returns None to keep the response, or a Response to replace it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+
+from nova_cli.runtime.invoke import call
+from nova_cli.runtime.request import Request
+from nova_cli.runtime.routes import describe
+
+PHASES = ("pre_request", "post_request")
+BUILTINS = {
+    "request": "nova_cli.runtime.plugins.request",
+    "cors": "nova_cli.runtime.plugins.cors",
+    "correlation": "nova_cli.runtime.plugins.correlation",
+    "nova_request_plugin": "nova_cli.runtime.plugins.request",
+    "nova_cors_plugin": "nova_cli.runtime.plugins.cors",
+    "nova_correlation_plugin": "nova_cli.runtime.plugins.correlation",
+}
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """One configured plugin call: a phase, the function for it and its options."""
+
+    phase: str
+    name: str
+    fn: Any
+    options: Mapping[str, Any]
+
+
+def load_plugins(entries: Any) -> list[Plugin]:
+    """Validate a plugin list (from a route group or `[tool.nova]`)."""
+    if not isinstance(entries, list | tuple):
+        raise ValueError(f"plugins must be a list of (phase, plugin, options), got {entries!r:.80}")
+    return [_load_entry(i, entry) for i, entry in enumerate(entries)]
+
+
+def _load_entry(index: int, entry: Any) -> Plugin:
+    if isinstance(entry, Mapping):
+        unknown = set(entry) - {"phase", "plugin", "module", "options"}
+        if unknown:
+            raise ValueError(f"plugin {index}: unknown keys {sorted(unknown)}")
+        entry = (
+            entry.get("phase"),
+            entry.get("plugin") or entry.get("module"),
+            entry.get("options", {}),
+        )
+    if not isinstance(entry, list | tuple) or len(entry) not in (2, 3):
+        raise ValueError(f"plugin {index}: expected (phase, plugin, options), got {entry!r:.80}")
+    phase, ref = entry[0], entry[1]
+    options = entry[2] if len(entry) == 3 else {}
+    if phase not in PHASES:
+        raise ValueError(f"plugin {index}: phase {phase!r} must be 'pre_request' or 'post_request'")
+    if not isinstance(options, Mapping):
+        raise ValueError(f"plugin {index}: options must be a dict, got {options!r:.80}")
+    plugin = resolve(ref)
+    fn = getattr(plugin, phase, None)
+    if not callable(fn):
+        raise ValueError(f"plugin {index}: {describe(plugin)} has no {phase} function")
+    validate = getattr(plugin, "validate_options", None)
+    if callable(validate):
+        validate(options)
+    return Plugin(phase, describe(plugin), fn, dict(options))
+
+
+def resolve(ref: Any) -> Any:
+    """A plugin module or object from itself, a dotted name or a built-in's short name."""
+    if not isinstance(ref, str):
+        return ref
+    target = BUILTINS.get(ref, ref)
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(f"plugin {ref!r} cannot be imported: {exc}") from None
+    if not attr:
+        return module
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ImportError(f"plugin {ref!r}: {module_name} has no {attr!r}") from None
+
+
+async def run_pre(plugins: list[Plugin], req: Request) -> tuple[Request, Any]:
+    """Run the pre-request chain; returns the request and a reply when a plugin stopped."""
+    for plugin in plugins:
+        if plugin.phase != "pre_request":
+            continue
+        result = await call(plugin.fn, req, plugin.options)
+        if result is None:
+            continue
+        if isinstance(result, tuple) and len(result) == 2:
+            tag, value = result
+            if tag == "ok" and isinstance(value, Request):
+                req = value
+                continue
+            if tag == "break" and isinstance(value, Request):
+                return value, None
+            if tag == "stop":
+                return req, value
+        raise TypeError(
+            f"plugin {plugin.name} pre_request returned {result!r:.80}; expected None, "
+            "('ok', req), ('break', req) or ('stop', reply)"
+        )
+    return req, None
+
+
+async def run_post(plugins: list[Plugin], req: Request, response: Response) -> Response:
+    """Run the post-request chain; each plugin may replace the response."""
+    for plugin in plugins:
+        if plugin.phase != "post_request":
+            continue
+        result = await call(plugin.fn, req, response, plugin.options)
+        if result is None:
+            continue
+        if isinstance(result, tuple) and len(result) == 2 and result[0] == "ok":
+            result = result[1]
+        if not isinstance(result, Response):
+            raise TypeError(
+                f"plugin {plugin.name} post_request returned {result!r:.80}; "
+                "expected None or a Response"
+            )
+        response = result
+    return response

@@ -1,0 +1,101 @@
+"""The `req` a controller receives: Nova's request map as a Python object.
+
+Nova hands controllers the Cowboy request map plus the keys its router and
+plugins add (`bindings`, `json`, `params`, `auth_data`, ...).  Here the same
+keys are attributes.  The Starlette request stays reachable as `req.raw` for
+everything Nova has no key for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.requests import HTTPConnection
+
+
+class Request:
+    """What a controller, security callable or plugin receives as `req`."""
+
+    __slots__ = (
+        "raw",
+        "method",
+        "path",
+        "bindings",
+        "pathinfo",
+        "body",
+        "json",
+        "params",
+        "parsed_qs",
+        "auth_data",
+        "extra_state",
+        "environment",
+        "correlation_id",
+        "crash_info",
+        "status_code",
+        "controller",
+        "state",
+    )
+
+    def __init__(
+        self,
+        raw: HTTPConnection,
+        *,
+        method: str,
+        bindings: dict[str, str] | None = None,
+        pathinfo: list[str] | None = None,
+        environment: str = "dev",
+        extra_state: Any = None,
+        body: bytes = b"",
+    ) -> None:
+        self.raw = raw
+        self.method = method
+        self.path: str = raw.scope["path"]
+        self.bindings = bindings if bindings is not None else {}
+        self.pathinfo = pathinfo
+        self.body = body
+        self.json: Any = None
+        self.params: dict[str, str] = {}
+        self.parsed_qs: Any = None
+        self.auth_data: Any = None
+        self.extra_state = extra_state
+        self.environment = environment
+        self.correlation_id: str | None = None
+        self.crash_info: dict[str, Any] | None = None
+        self.status_code: int | None = None
+        self.controller: Any = None
+        # Per-request scratch space for plugins (Nova keeps such data in Req).
+        self.state: dict[str, Any] = {}
+
+    @property
+    def headers(self) -> Headers:
+        """Request headers; case-insensitive, like Cowboy's lower-cased map."""
+        return self.raw.headers
+
+    @property
+    def query(self) -> QueryParams:
+        """The decoded query string (a multi-dict; `req.query["k"]` is the last value)."""
+        return self.raw.query_params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        return self.raw.cookies
+
+    @property
+    def scope(self) -> Any:
+        return self.raw.scope
+
+    @property
+    def client(self) -> Any:
+        return self.raw.client
+
+    @property
+    def url(self) -> Any:
+        return self.raw.url
+
+    @property
+    def app(self) -> Any:
+        return self.raw.scope.get("app")
+
+    def __repr__(self) -> str:
+        return f"<nova Request {self.method} {self.path} bindings={self.bindings!r}>"

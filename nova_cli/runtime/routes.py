@@ -1,0 +1,295 @@
+"""Validate a Nova route table (`router.routes(environment)`) into `Route` objects.
+
+This is the Python form of `nova_router:compile/1`: every group and route
+tuple is checked once, at start-up, and the first bad entry stops everything
+with a `RouteTableError` that names its group index and the entry.  Nothing
+here knows about HTTP; `routing.py` turns the routes into a lookup tree.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+GROUP_KEYS = ("prefix", "security", "plugins", "routes")
+ROUTE_OPTION_KEYS = ("methods", "protocol", "extra_state")
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
+_BINDING = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
+WILDCARD = "[...]"
+
+
+class RouteTableError(ValueError):
+    """The route table is invalid; the message names the group and the entry."""
+
+
+@dataclass(frozen=True, eq=False)
+class Group:
+    """A route group's shared settings (prefix, security, plugins)."""
+
+    index: int
+    prefix: str
+    security: Callable[..., Any] | None
+    plugins: list[Any] | None  # None: the global plugin list applies
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """One compiled route: what to call for a path, a method set and a protocol."""
+
+    path: str  # with the group prefix, normalised
+    protocol: str  # "http" | "ws" | "static" | "status"
+    target: Any  # callable, ws handler module, static Path, or status controller
+    group: Group
+    methods: frozenset[str] = frozenset()  # empty: every method
+    extra_state: Any = None
+    status_code: int | None = None
+    segments: tuple[str, ...] = ()
+    bindings: tuple[tuple[int, str], ...] = ()  # (segment index, binding name)
+    wildcard_at: int | None = None  # index of the `[...]` segment, if any
+    entry: str = ""  # how the user wrote it, for messages
+
+    def allows(self, method: str) -> bool:
+        return not self.methods or method in self.methods
+
+
+def describe(obj: Any) -> str:
+    """A short, stable name for a route target: `pkg.module.function`."""
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    module = getattr(obj, "__module__", None)
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if module and name:
+        return f"{module}.{name}"
+    return repr(obj)
+
+
+def _entry_repr(entry: Any) -> str:
+    if isinstance(entry, tuple):
+        parts = [
+            describe(p) if callable(p) or isinstance(p, types.ModuleType) else repr(p)
+            for p in entry
+        ]
+        text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    else:
+        text = repr(entry)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def split_path(path: str) -> list[str]:
+    """Split a request or route path into segments; empty segments collapse."""
+    return [s for s in path.split("/") if s]
+
+
+def compile_routes(
+    groups: Any, *, app_dir: Path | None = None, plugin_loader: Callable[[Any], Any] | None = None
+) -> list[Route]:
+    """Validate the value returned by `routes(environment)` and return its routes."""
+    if not isinstance(groups, list | tuple):
+        raise RouteTableError(
+            f"routes() must return a list of groups (dicts), got {type(groups).__name__}"
+        )
+    compiled: list[Route] = []
+    for gi, group in enumerate(groups):
+        compiled.extend(_compile_group(gi, group, app_dir, plugin_loader))
+    _check_duplicates(compiled)
+    return compiled
+
+
+def _compile_group(
+    gi: int, group: Any, app_dir: Path | None, plugin_loader: Callable[[Any], Any] | None
+) -> Iterable[Route]:
+    def fail(msg: str) -> RouteTableError:
+        return RouteTableError(f"group {gi}: {msg}")
+
+    if not isinstance(group, dict):
+        raise fail(f"a group must be a dict with keys {', '.join(GROUP_KEYS)}; got {group!r:.80}")
+    for key in group:
+        if key not in GROUP_KEYS:
+            raise fail(f"unknown key {key!r} (allowed: {', '.join(GROUP_KEYS)})")
+    prefix = group.get("prefix", "")
+    if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
+        raise fail(f"prefix must be a string starting with '/' or empty, got {prefix!r}")
+    security = group.get("security", False)
+    if security in (False, None):
+        security = None
+    elif not callable(security):
+        raise fail(f"security must be False or a callable(req), got {security!r:.80}")
+    plugins = group.get("plugins")
+    if plugins is not None:
+        if plugin_loader is None:
+            raise fail("plugins are not supported here")
+        try:
+            plugins = plugin_loader(plugins)
+        except (ValueError, TypeError, ImportError) as exc:
+            raise fail(f"plugins: {exc}") from None
+    routes = group.get("routes", [])
+    if not isinstance(routes, list | tuple):
+        raise fail(f"routes must be a list of tuples, got {type(routes).__name__}")
+    info = Group(index=gi, prefix=prefix.rstrip("/"), security=security, plugins=plugins)
+    for ri, entry in enumerate(routes):
+        try:
+            yield _compile_route(entry, info, app_dir)
+        except RouteTableError as exc:
+            raise RouteTableError(f"group {gi}, route {ri} {_entry_repr(entry)}: {exc}") from None
+
+
+def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
+    if not isinstance(entry, tuple) or len(entry) not in (2, 3):
+        raise RouteTableError("a route must be a tuple (path, target) or (path, target, options)")
+    path, target = entry[0], entry[1]
+    options = entry[2] if len(entry) == 3 else {}
+    if not isinstance(options, dict):
+        raise RouteTableError(f"options must be a dict, got {type(options).__name__}")
+    for key in options:
+        if key not in ROUTE_OPTION_KEYS:
+            raise RouteTableError(
+                f"unknown option {key!r} (allowed: {', '.join(ROUTE_OPTION_KEYS)})"
+            )
+    methods = _methods(options.get("methods"))
+    extra_state = options.get("extra_state")
+    label = _entry_repr(entry)
+
+    if isinstance(path, int) and not isinstance(path, bool):
+        if not 100 <= path <= 599:
+            raise RouteTableError(f"status code {path} is not between 100 and 599")
+        if not callable(target) or isinstance(target, types.ModuleType):
+            raise RouteTableError("a status-code route needs a callable controller")
+        return Route(
+            path=str(path),
+            protocol="status",
+            target=target,
+            group=group,
+            status_code=path,
+            extra_state=extra_state,
+            entry=label,
+        )
+    if not isinstance(path, str):
+        raise RouteTableError(f"path must be a string or a status code, got {path!r}")
+    full = _join(group.prefix, path)
+    segments, bindings, wildcard_at = _parse_path(full)
+
+    protocol = options.get("protocol", "http")
+    if isinstance(target, str):
+        if "protocol" in options:
+            raise RouteTableError("a static route takes no protocol")
+        protocol, target = "static", _static_target(target, app_dir)
+    elif protocol == "ws":
+        if "methods" in options:
+            raise RouteTableError("a ws route takes no methods")
+        handle = getattr(target, "websocket_handle", None)
+        if not callable(handle):
+            raise RouteTableError(
+                f"{describe(target)} is not a WebSocket handler: it has no websocket_handle"
+            )
+    elif protocol == "http":
+        if isinstance(target, types.ModuleType):
+            raise RouteTableError(
+                f"target {target.__name__} is a module; a WebSocket handler needs "
+                "{'protocol': 'ws'}, an HTTP route a function"
+            )
+        if not callable(target):
+            raise RouteTableError(f"target {target!r:.60} is not callable")
+    else:
+        raise RouteTableError(f"unknown protocol {protocol!r} (allowed: 'http', 'ws')")
+    return Route(
+        path=full,
+        protocol=protocol,
+        target=target,
+        group=group,
+        methods=methods,
+        extra_state=extra_state,
+        segments=tuple(segments),
+        bindings=tuple(bindings),
+        wildcard_at=wildcard_at,
+        entry=label,
+    )
+
+
+def _methods(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise RouteTableError(f"methods must be a list such as ['get', 'post'], got {value!r}")
+    result: set[str] = set()
+    for m in value:
+        name = str(m).upper()
+        if name == "_":  # Nova's "any method"
+            return frozenset()
+        if name not in METHODS:
+            raise RouteTableError(f"unknown method {m!r} (allowed: {', '.join(METHODS).lower()})")
+        result.add(name)
+    if "GET" in result:
+        result.add("HEAD")  # as Starlette does: a GET route answers HEAD
+    return frozenset(result)
+
+
+def _join(prefix: str, path: str) -> str:
+    if not path.startswith("/"):
+        raise RouteTableError(f"path {path!r} must start with '/'")
+    return "/" + "/".join(split_path(prefix + path))
+
+
+def _parse_path(path: str) -> tuple[list[str], list[tuple[int, str]], int | None]:
+    segments = split_path(path)
+    bindings: list[tuple[int, str]] = []
+    wildcard_at = None
+    for i, seg in enumerate(segments):
+        if seg == WILDCARD:
+            if i != len(segments) - 1:
+                raise RouteTableError("'[...]' must be the last segment of a path")
+            wildcard_at = i
+        elif seg.startswith(":"):
+            match = _BINDING.match(seg)
+            if not match or keyword.iskeyword(match.group(1)):
+                raise RouteTableError(f"binding {seg!r} must be ':' and an identifier")
+            name = match.group(1)
+            if any(name == n for _, n in bindings):
+                raise RouteTableError(f"binding ':{name}' appears twice")
+            bindings.append((i, name))
+        elif "[" in seg or "]" in seg:
+            raise RouteTableError(f"segment {seg!r}: '[...]' must be a whole segment")
+    return segments, bindings, wildcard_at
+
+
+def _static_target(local: str, app_dir: Path | None) -> Path:
+    base = Path(local)
+    if not base.is_absolute():
+        if app_dir is None:
+            raise RouteTableError("a relative static path needs an app package")
+        base = app_dir / base
+    if not base.exists():
+        raise RouteTableError(f"static path {str(base)!r} does not exist")
+    return base.resolve()
+
+
+def _shape(route: Route) -> str:
+    # Bindings with other names still collide: /u/:id and /u/:uid are one path.
+    return "/" + "/".join(":" if s.startswith(":") else s for s in route.segments)
+
+
+def _check_duplicates(routes: list[Route]) -> None:
+    by_path: dict[tuple[str, str], list[Route]] = {}
+    for route in routes:
+        kind = route.protocol if route.protocol in ("status", "ws") else "http"
+        key = (kind, route.path if kind == "status" else _shape(route))
+        for other in by_path.get(key, []):
+            clash = _clash(route, other) if kind == "http" else kind.upper()
+            if clash:
+                raise RouteTableError(
+                    f"group {route.group.index}, route {route.entry}: duplicate route "
+                    f"{clash} {route.path}, already defined in group {other.group.index} "
+                    f"by {other.entry}"
+                )
+        by_path.setdefault(key, []).append(route)
+
+
+def _clash(a: Route, b: Route) -> str:
+    """The methods two routes on one path both take ('' if none)."""
+    if not a.methods or not b.methods:
+        return "(every method)"
+    return ", ".join(sorted((a.methods & b.methods) - {"HEAD"}))

@@ -1,0 +1,84 @@
+"""Build the route table of an app: import it, call `routes(environment)`, compile.
+
+The result, a `RouteTable`, is everything the dispatcher reads per request.
+It is immutable; the dev server builds a new one after a code change and
+swaps it in whole, so a request sees either the old table or the new one.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nova_cli.config import ConfigError, NovaConfig
+from nova_cli.discover import guess_app_name, import_app, import_router
+from nova_cli.runtime.plugins import Plugin, load_plugins
+from nova_cli.runtime.routes import Route, RouteTableError, compile_routes, describe
+from nova_cli.runtime.routing import RouteTree
+from nova_cli.runtime.views import Views
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """The compiled routes of one app, ready for lookups."""
+
+    app_name: str
+    app_dir: Path
+    environment: str
+    routes: list[Route]
+    http: RouteTree
+    ws: RouteTree
+    status: dict[int, Route]
+    plugins: list[Plugin]  # the global list; a group's own list replaces it
+    views: Views | None
+
+
+def build_table(config: NovaConfig) -> RouteTable:
+    """Import the configured app and compile its routes; raise on any bad entry."""
+    name = config.app or guess_app_name(config.root)
+    app = import_app(name, config.root)
+    if app.__file__ is None:
+        raise RouteTableError(f"app {name!r} is a namespace package; add an __init__.py")
+    app_dir = Path(app.__file__).parent
+    router = import_router(app)
+    groups = router.routes(config.environment)
+    routes = compile_routes(groups, app_dir=app_dir, plugin_loader=load_plugins)
+    _check_fallbacks(routes)
+    try:
+        plugins = load_plugins(config.plugins)
+    except (ValueError, TypeError, ImportError) as exc:
+        raise ConfigError(f"[tool.nova] plugins: {exc}") from None
+    views_dir = app_dir / "views"
+    return RouteTable(
+        app_name=name,
+        app_dir=app_dir,
+        environment=config.environment,
+        routes=routes,
+        http=RouteTree([r for r in routes if r.protocol in ("http", "static")]),
+        ws=RouteTree([r for r in routes if r.protocol == "ws"]),
+        status={r.status_code: r for r in routes if r.status_code is not None},
+        plugins=plugins,
+        views=Views(views_dir) if views_dir.is_dir() else None,
+    )
+
+
+def fallback_of(controller: Any) -> Any:
+    """The `fallback_controller` of the module that defines `controller`, if any."""
+    module = sys.modules.get(getattr(controller, "__module__", "") or "")
+    return getattr(module, "fallback_controller", None) if module is not None else None
+
+
+def _check_fallbacks(routes: list[Route]) -> None:
+    for route in routes:
+        if route.protocol not in ("http", "status"):
+            continue
+        fallback = fallback_of(route.target)
+        if fallback is None:
+            continue
+        if not callable(getattr(fallback, "resolve", None)):
+            raise RouteTableError(
+                f"group {route.group.index}, route {route.entry}: fallback_controller "
+                f"{describe(fallback)} has no resolve(req, invalid_return) function"
+            )
