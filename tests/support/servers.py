@@ -1,0 +1,135 @@
+"""Start real servers (uvicorn, `nova serve`, `nova run`) on free loopback ports.
+
+Each server is a child process of the test; it is stopped by its PID when the
+context exits, and its output is kept so a failing test can show it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running server process and where to reach it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"server did not listen on {port} within {timeout}s:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def spawn(
+    args: Sequence[str],
+    *,
+    port: int,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[Server]:
+    """Run `args` (which must listen on `port`), yield once it accepts connections."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with tempfile.NamedTemporaryFile(prefix="nova-server-", suffix=".log", delete=False) as log:
+        log_path = Path(log.name)
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(process, port, log_path)
+    try:
+        wait_for_port(port, process, timeout, log_path)
+        yield server
+    finally:
+        stop(process)
+        log_path.unlink(missing_ok=True)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a server we started, by its PID (and its own process group)."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+
+
+@contextlib.contextmanager
+def uvicorn_app(root: Path, *, env: dict[str, str] | None = None, **kw: object) -> Iterator[Server]:
+    """Serve the Nova project at `root` with plain uvicorn (the app factory)."""
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "nova_cli.runtime.app:from_environment",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with spawn(args, port=port, env={"NOVA_ROOT": str(root), **(env or {})}) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def nova(
+    command: str, root: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 30.0
+) -> Iterator[Server]:
+    """Run `nova serve|run` for the project at `root` on a free port."""
+    port = free_port()
+    args = [sys.executable, "-m", "nova_cli.cli.main", command, "--port", str(port), *extra]
+    with spawn(args, port=port, cwd=root, env=env, timeout=timeout) as server:
+        yield server
