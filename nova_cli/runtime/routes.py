@@ -215,6 +215,9 @@ def _methods(value: Any) -> frozenset[str]:
         return frozenset()
     if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
         raise RouteTableError(f"methods must be a list such as ['get', 'post'], got {value!r}")
+    if not value:
+        # An empty list would otherwise read as "every method", the opposite of what it says.
+        raise RouteTableError("methods is empty; leave it out (or use ['_']) for every method")
     result: set[str] = set()
     for m in value:
         name = str(m).upper()
