@@ -1,0 +1,232 @@
+"""HTTP overhead: a Nova controller against the same endpoint as a bare Starlette route.
+
+Both apps answer `GET /` with `{"message": "Hello world!"}` from an `async def`:
+
+- nova:      `("json", {"message": "Hello world!"})` through `create_app` (prod environment);
+- starlette: `JSONResponse({"message": "Hello world!"})` on a plain `Route`.
+
+Each runs in its own uvicorn subprocess with identical settings (1 worker,
+httptools, `--log-level warning`, no access log).  The same load client hits
+them in alternating rounds: `wrk` if it is installed, else a small asyncio
+client.  The script prints every round, the median req/s of each and the
+ratio nova/starlette (target: >= 0.90).
+
+    python bench/http_overhead.py                  # 5 rounds of 5 s each
+    python bench/http_overhead.py --rounds 7 --duration 10 --connections 64
+    python bench/http_overhead.py --client python  # without wrk
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+NOVA_FILES = {
+    "pyproject.toml": """
+        [project]
+        name = "benchapp"
+        version = "0.0.0"
+
+        [tool.nova]
+        app = "benchapp"
+        environment = "prod"
+    """,
+    "benchapp/__init__.py": "",
+    "benchapp/router.py": """
+        from benchapp import controller
+
+
+        def routes(environment):
+            return [{"prefix": "", "routes": [("/", controller.hello, {"methods": ["get"]})]}]
+    """,
+    "benchapp/controller.py": """
+        async def hello(req):
+            return ("json", {"message": "Hello world!"})
+    """,
+}
+
+STARLETTE_FILE = """
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+
+    async def hello(request):
+        return JSONResponse({"message": "Hello world!"})
+
+
+    app = Starlette(routes=[Route("/", hello, methods=["GET"])])
+"""
+
+UVICORN_SETTINGS = ["--workers", "1", "--http", "httptools", "--log-level", "warning"]
+UVICORN_SETTINGS += ["--no-access-log"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_apps(folder: Path) -> tuple[Path, Path]:
+    nova_root = folder / "nova"
+    for name, text in NOVA_FILES.items():
+        path = nova_root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    bare_root = folder / "bare"
+    bare_root.mkdir()
+    (bare_root / "bare_app.py").write_text(textwrap.dedent(STARLETTE_FILE).lstrip())
+    return nova_root, bare_root
+
+
+@contextlib.contextmanager
+def serve(name: str, target: list[str], env: dict[str, str], cpu: int | None) -> Iterator[str]:
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port)]
+    args += UVICORN_SETTINGS
+    if cpu is not None:
+        args = ["taskset", "-c", str(cpu), *args]
+    process = subprocess.Popen(args, env={**os.environ, **env}, cwd=REPO, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} server exited with {process.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+
+
+def check(url: str) -> None:
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].strip("/")))) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") or body != b'{"message":"Hello world!"}':
+        raise SystemExit(f"{url} answered {data!r}")
+
+
+def run_wrk(url: str, duration: float, connections: int, threads: int, cpu: int | None) -> float:
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", url]
+    if cpu is not None:
+        args = ["taskset", "-c", str(cpu), *args]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not match or "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"wrk failed or saw errors:\n{out}")
+    return float(match.group(1))
+
+
+async def _python_load(url: str, duration: float, connections: int) -> float:
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    request = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n"
+    stop_at = time.monotonic() + duration
+    counts = [0] * connections
+
+    async def worker(index: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.monotonic() < stop_at:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"bad answer: {head!r}")
+            counts[index] += 1
+        writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    return sum(counts) / (time.monotonic() - started)
+
+
+def run_python(url: str, duration: float, connections: int, threads: int, cpu: int | None) -> float:
+    return asyncio.run(_python_load(url, duration, connections))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per app")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per round")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the servers to CPU 0 and the client to CPU 1 (taskset)",
+    )
+    opts = parser.parse_args()
+
+    use_wrk = opts.client == "wrk" or (opts.client == "auto" and shutil.which("wrk"))
+    load = run_wrk if use_wrk else run_python
+    server_cpu, client_cpu = (0, 1) if opts.pin else (None, None)
+    print(
+        f"client: {'wrk' if use_wrk else 'python asyncio'}, {opts.connections} connections, "
+        f"{opts.rounds} rounds x {opts.duration:g} s per app, uvicorn {' '.join(UVICORN_SETTINGS)}"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="nova-bench-") as tmp:
+        nova_root, bare_root = write_apps(Path(tmp))
+        nova_target = ["--factory", "nova_cli.runtime.app:from_environment"]
+        bare_target = ["--app-dir", str(bare_root), "bare_app:app"]
+        with (
+            serve("nova", nova_target, {"NOVA_ROOT": str(nova_root)}, server_cpu) as nova_url,
+            serve("starlette", bare_target, {}, server_cpu) as bare_url,
+        ):
+            check(nova_url)
+            check(bare_url)
+            for url in (nova_url, bare_url):  # warm up both
+                load(url, 1.0, opts.connections, opts.threads, client_cpu)
+            rates: dict[str, list[float]] = {"nova": [], "starlette": []}
+            for i in range(opts.rounds):
+                # Alternate which one goes first so drift in machine load hits both.
+                order = [("nova", nova_url), ("starlette", bare_url)]
+                if i % 2:
+                    order.reverse()
+                for name, url in order:
+                    rate = load(url, opts.duration, opts.connections, opts.threads, client_cpu)
+                    rates[name].append(rate)
+                print(
+                    f"round {i + 1}: nova {rates['nova'][-1]:9.0f} req/s   "
+                    f"starlette {rates['starlette'][-1]:9.0f} req/s   "
+                    f"ratio {rates['nova'][-1] / rates['starlette'][-1]:.3f}",
+                    flush=True,
+                )
+    nova = statistics.median(rates["nova"])
+    bare = statistics.median(rates["starlette"])
+    ratios = [n / s for n, s in zip(rates["nova"], rates["starlette"], strict=True)]
+    print(f"median: nova {nova:.0f} req/s, starlette {bare:.0f} req/s")
+    print(f"ratio nova/starlette (medians): {nova / bare:.3f}")
+    print(f"ratio nova/starlette (median of rounds): {statistics.median(ratios):.3f}")
+    print("target: >= 0.90")
+
+
+if __name__ == "__main__":
+    main()
