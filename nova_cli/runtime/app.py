@@ -39,7 +39,17 @@ def create_app(
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
-    yield
+    from nova_cli import pubsub
+    from nova_cli.runtime.websocket import close_all
+
+    await pubsub.backend.start()
+    try:
+        yield
+    finally:
+        # Under `nova serve`/`nova run` the server closes sockets with 1001 before
+        # this point; under plain uvicorn, uvicorn has closed them with 1012.
+        await close_all()
+        await pubsub.backend.stop()
 
 
 def from_environment() -> Starlette:

@@ -1,0 +1,214 @@
+"""Erlang-style processes: pids, mailboxes, `self()` and `send(pid, message)`.
+
+Every WebSocket connection is one logical process.  Its pid is opaque,
+hashable and printable, and names the node (this worker process) it lives
+on, so that a distributed pub/sub backend can route a message for a pid to
+the worker that owns it.  Messages sent to a process arrive in its mailbox
+and are handled one at a time, in arrival order, by its own task.
+
+`send` may be called from the event loop or from any thread (a sync
+controller runs in the thread pool); delivery always happens on the loop
+that owns the process, so a process's callbacks never run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Pid", "Process", "self", "send", "is_alive", "NODE"]
+
+# This worker's node name: unique per OS process, so pids never collide
+# across workers or machines.
+NODE = f"{uuid.uuid4().hex[:12]}@{os.getpid()}"
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Pid:
+    """A process identifier: `<node.id>`, like Erlang's `<0.123.0>`."""
+
+    node: str
+    id: int
+
+    def __str__(self) -> str:
+        return f"<{self.node}.{self.id}>"
+
+    def __repr__(self) -> str:
+        return f"Pid({str(self)!r})"
+
+    @property
+    def is_local(self) -> bool:
+        return self.node == NODE
+
+    def encode(self) -> str:
+        """A string form for transports (`Pid.decode` reverses it)."""
+        return f"{self.node}/{self.id}"
+
+    @classmethod
+    def decode(cls, text: str) -> Pid:
+        node, _, ident = text.rpartition("/")
+        return cls(node, int(ident))
+
+
+# Mailbox entries are (kind, message, size); `send` and pub/sub deliver INFO.
+INFO = 0
+
+
+def new_pid() -> Pid:
+    return Pid(NODE, next(_ids))
+
+
+class MailboxFull(Exception):
+    """A process could not take one more message (a slow consumer)."""
+
+
+class Process:
+    """A mailbox owned by one task on one event loop.
+
+    Subclasses (a WebSocket connection) read the mailbox with `receive()`
+    and decide what happens when it overflows, in `on_overflow`.
+    """
+
+    def __init__(self, *, max_messages: int = 1000, max_bytes: int = 1024 * 1024) -> None:
+        self.pid = new_pid()
+        self.loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self._mailbox: deque[Any] = deque()
+        self._bytes = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self.alive = True
+        self._exit_hooks: list[Callable[[Pid], None]] = []
+
+    # -- registry -------------------------------------------------------
+    def register(self) -> None:
+        _processes[self.pid] = self
+
+    def exit(self) -> None:
+        """Unregister and run exit hooks (pub/sub leaves every channel here)."""
+        if not self.alive:
+            return
+        self.alive = False
+        _processes.pop(self.pid, None)
+        for hook in self._exit_hooks:
+            hook(self.pid)
+        self._exit_hooks.clear()
+        self._mailbox.clear()
+
+    def on_exit(self, hook: Callable[[Pid], None]) -> None:
+        if hook not in self._exit_hooks:
+            self._exit_hooks.append(hook)
+
+    # -- mailbox --------------------------------------------------------
+    def deliver(self, message: Any, size: int = 0) -> None:
+        """Queue an info `message`; thread-safe.  `size` counts toward `max_bytes`."""
+        if threading.get_ident() == self._thread:
+            self._put(INFO, message, size)
+        else:
+            self.loop.call_soon_threadsafe(self._put, INFO, message, size)
+
+    def _put(self, kind: int, message: Any, size: int) -> None:
+        if not self.alive:
+            return
+        if len(self._mailbox) >= self.max_messages or self._bytes + size > self.max_bytes:
+            self.on_overflow(len(self._mailbox), self._bytes + size)
+            return
+        self.put_control(kind, message, size)
+
+    def put_control(self, kind: int, message: Any, size: int = 0) -> None:
+        """Queue without the bounds (the owner's own control messages)."""
+        self._mailbox.append((kind, message, size))
+        self._bytes += size
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def on_overflow(self, messages: int, size: int) -> None:
+        """Called on the loop when the mailbox is full; the default drops the message."""
+
+    async def put_when_room(self, kind: int, message: Any, size: int = 0) -> None:
+        """Queue from the owner's own loop, waiting while the mailbox is full
+        instead of overflowing (back-pressure on a client's frames)."""
+        while len(self._mailbox) >= self.max_messages and self.alive:
+            self._room = self.loop.create_future()
+            try:
+                await self._room
+            finally:
+                self._room = None
+        self.put_control(kind, message, size)
+
+    async def receive(self) -> tuple[int, Any]:
+        """The next `(kind, message)`, waiting for one if the mailbox is empty."""
+        while not self._mailbox:
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        kind, message, size = self._mailbox.popleft()
+        self._bytes -= size
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
+        return kind, message
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.pid}>"
+
+
+_processes: dict[Pid, Process] = {}
+_current: ContextVar[Pid | None] = ContextVar("nova_process", default=None)
+# Set by a distributed pub/sub backend to carry messages for other nodes' pids.
+remote_send: Callable[[Pid, Any], None] | None = None
+
+
+def self() -> Pid:
+    """The pid of the calling process.
+
+    Inside a WebSocket callback: that connection.  Elsewhere (a controller, a
+    background task) a pid is made for the calling context; it can send and
+    broadcast, but nothing reads its mailbox.
+    """
+    pid = _current.get()
+    if pid is None:
+        pid = new_pid()
+        _current.set(pid)
+    return pid
+
+
+def send(pid: Pid, message: Any) -> None:
+    """Deliver `message` to `pid`'s `websocket_info`.  Like Erlang's `!`,
+    sending to a process that is gone does nothing."""
+    if not isinstance(pid, Pid):
+        raise TypeError(f"send() needs a Pid, got {pid!r}")
+    process = _processes.get(pid)
+    if process is not None:
+        process.deliver(message)
+    elif not pid.is_local and remote_send is not None:
+        remote_send(pid, message)
+
+
+def lookup(pid: Pid) -> Process | None:
+    """The live local process for `pid`, if any."""
+    return _processes.get(pid)
+
+
+def is_alive(pid: Pid) -> bool:
+    """True while the local process `pid` runs (remote pids: unknown, False)."""
+    return pid in _processes
+
+
+def set_current(pid: Pid | None) -> Any:
+    """Make `pid` what `self()` returns in this context; returns a reset token."""
+    return _current.set(pid)

@@ -1,0 +1,88 @@
+"""Pub/sub, Nova's `nova_pubsub` (SPEC §7).
+
+    from nova_cli import pubsub
+
+    pubsub.join("chat")                          # the calling process joins
+    pubsub.broadcast("chat", "message", payload) # every member, every worker
+    # members receive ("nova_pubsub", "chat", sender_pid, "message", payload)
+    # in websocket_info
+
+Plain functions, callable from sync or async code, from WebSocket callbacks,
+controllers and background tasks.  Channels are any hashable value (Nova uses
+atoms; strings here).  Delivery is at-most-once, ordered per sender and
+receiver; the sender receives its own broadcast when it is a member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+from nova_cli import process
+from nova_cli.process import Pid
+from nova_cli.pubsub._hub import Hub, payload_size
+from nova_cli.pubsub.backends.base import Backend
+from nova_cli.pubsub.backends.memory import MemoryBackend
+
+__all__ = [
+    "join",
+    "leave",
+    "broadcast",
+    "local_broadcast",
+    "get_members",
+    "get_local_members",
+]
+
+hub = Hub()
+backend: Backend = MemoryBackend(hub)
+
+
+def join(channel: Hashable, pid: Pid | None = None) -> None:
+    """Make the calling process (or `pid`, a local process) a member of `channel`."""
+    pid = pid or process.self()
+    proc = process.lookup(pid)
+    if proc is None:
+        raise RuntimeError(
+            f"{pid} cannot join {channel!r}: it is not a live process of this worker; "
+            "join from a WebSocket callback (init, websocket_init, websocket_handle, "
+            "websocket_info) or pass the pid of a connection"
+        )
+    proc.on_exit(_exited)
+    if hub.join(channel, pid):
+        backend.joined(channel, pid)
+
+
+def _exited(pid: Pid) -> None:
+    for channel in hub.leave_all(pid):
+        backend.left(channel, pid)
+
+
+def leave(channel: Hashable, pid: Pid | None = None) -> bool:
+    """Remove one membership of the calling process (or `pid`); False if it had none."""
+    pid = pid or process.self()
+    left = hub.leave(channel, pid)
+    if left and pid not in hub.members(channel):
+        backend.left(channel, pid)
+    return left
+
+
+def broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
+    """Send `("nova_pubsub", channel, sender, topic, payload)` to every member on every worker."""
+    envelope = ("nova_pubsub", channel, process.self(), topic, payload)
+    backend.publish(channel, envelope, payload_size(payload))
+
+
+def local_broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
+    """Like `broadcast`, but only to the members on this worker."""
+    envelope = ("nova_pubsub", channel, process.self(), topic, payload)
+    hub.deliver(channel, envelope, payload_size(payload))
+
+
+def get_members(channel: Hashable) -> list[Pid]:
+    """The pids in `channel` on every worker (a pid joined twice is listed twice)."""
+    return backend.members(channel)
+
+
+def get_local_members(channel: Hashable) -> list[Pid]:
+    """The pids in `channel` on this worker."""
+    return hub.members(channel)

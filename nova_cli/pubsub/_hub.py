@@ -1,0 +1,95 @@
+"""Local membership and fan-out: which processes of this worker are in which channel.
+
+Membership follows Erlang's `pg`: a process that joins twice is listed twice
+and receives each broadcast twice; `leave` removes one join.  A process that
+exits leaves every channel at once (the pubsub module's exit hook), so no
+member is ever stale.
+The tables are guarded by a lock because `join` and `broadcast` may be called
+from the thread pool; delivery itself is `Process.deliver`, which hops to the
+process's own loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+from typing import Any
+
+from nova_cli import process
+from nova_cli.process import Pid
+
+
+def payload_size(payload: Any) -> int:
+    """Roughly what a message costs a mailbox, for its byte bound."""
+    if isinstance(payload, str | bytes | bytearray):
+        return len(payload)
+    return 64
+
+
+class Hub:
+    """The channels of this worker and their local members."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._members: dict[Hashable, dict[Pid, int]] = {}
+        self._channels: dict[Pid, set[Hashable]] = {}
+
+    def join(self, channel: Hashable, pid: Pid) -> bool:
+        """Add one membership; True when `pid` is new to the channel."""
+        with self._lock:
+            members = self._members.setdefault(channel, {})
+            members[pid] = members.get(pid, 0) + 1
+            self._channels.setdefault(pid, set()).add(channel)
+            return members[pid] == 1
+
+    def leave(self, channel: Hashable, pid: Pid) -> bool:
+        """Remove one membership; False when `pid` was not a member."""
+        with self._lock:
+            members = self._members.get(channel)
+            if not members or pid not in members:
+                return False
+            members[pid] -= 1
+            if members[pid] == 0:
+                del members[pid]
+                channels = self._channels.get(pid)
+                if channels is not None:
+                    channels.discard(channel)
+                    if not channels:
+                        del self._channels[pid]
+            if not members:
+                del self._members[channel]
+            return True
+
+    def leave_all(self, pid: Pid) -> list[Hashable]:
+        """Remove `pid` from every channel (it exited); returns the channels it left."""
+        with self._lock:
+            channels = self._channels.pop(pid, set())
+            for channel in channels:
+                members = self._members.get(channel)
+                if members is not None:
+                    members.pop(pid, None)
+                    if not members:
+                        del self._members[channel]
+            return list(channels)
+
+    def members(self, channel: Hashable) -> list[Pid]:
+        with self._lock:
+            members = self._members.get(channel)
+            if not members:
+                return []
+            return [pid for pid, count in members.items() for _ in range(count)]
+
+    def channels(self) -> list[Hashable]:
+        with self._lock:
+            return list(self._members)
+
+    def deliver(self, channel: Hashable, envelope: tuple[Any, ...], size: int) -> int:
+        """Put `envelope` in every local member's mailbox; returns how many got it."""
+        delivered = 0
+        lookup = process.lookup
+        for pid in self.members(channel):
+            proc = lookup(pid)
+            if proc is not None:
+                proc.deliver(envelope, size)
+                delivered += 1
+        return delivered
