@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -66,33 +65,10 @@ def run(
 
 
 def _run_uvicorn(config: Any, *, workers: int) -> None:
-    import uvicorn
+    from nova_cli.runtime.server import serve as serve_app
 
-    from nova_cli.runtime.app import create_app
-
-    # Build once here, so that a bad route table is one line before any worker starts.
-    app = create_app(config=config)
     _banner(config, workers)
-    common: dict[str, Any] = {
-        "host": config.host,
-        "port": config.port,
-        "log_level": "info",
-        "ws_max_size": config.ws_max_message_size,
-    }
-    if workers == 1:
-        uvicorn.run(app, **common)
-        return
-    # Workers are new processes: they rebuild the app from these variables.
-    os.environ.update(
-        {
-            "NOVA_ROOT": str(config.root),
-            "NOVA_APP": str(config.app or ""),
-            "NOVA_ENVIRONMENT": config.environment,
-        }
-    )
-    if not config.app:
-        os.environ.pop("NOVA_APP")
-    uvicorn.run("nova_cli.runtime.app:from_environment", factory=True, workers=workers, **common)
+    serve_app(config, workers)
 
 
 def _banner(config: Any, workers: int) -> None:

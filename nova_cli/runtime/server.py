@@ -1,0 +1,118 @@
+"""Serving with uvicorn: Nova's shutdown order, and several workers on one socket.
+
+uvicorn closes open WebSockets with 1012 ("service restart") when it stops.
+A Nova server that shuts down is going away, so `NovaServer` first stops
+accepting, then closes every WebSocket with 1001 and runs each handler's
+`terminate` (bounded by a timeout), and only then lets uvicorn finish.
+`run_workers` starts N such servers in child processes sharing one
+listening socket, and replaces a worker that dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from nova_cli.runtime.websocket import GOING_AWAY, close_all
+
+log = logging.getLogger("nova_cli.server")
+
+
+class NovaServer(uvicorn.Server):
+    """A uvicorn server that closes WebSockets with 1001 before shutting down."""
+
+    close_code = GOING_AWAY
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting first
+        await close_all(self.close_code, timeout=self.config.timeout_graceful_shutdown or 5.0)
+        await super().shutdown(sockets)
+
+
+def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
+    """uvicorn settings for a Nova app: its host and port, its WebSocket limits.
+
+    permessage-deflate is off, as in Cowboy (and so Nova): it costs ~35 KB per
+    idle connection and CPU on every frame.
+    """
+    settings: dict[str, Any] = {
+        "host": nova.host,
+        "port": nova.port,
+        "log_level": "info",
+        "ws_max_size": nova.ws_max_message_size,
+        "ws_per_message_deflate": False,
+        "timeout_graceful_shutdown": 10,
+        **extra,
+    }
+    return uvicorn.Config(app, **settings)
+
+
+def serve(nova: Any, workers: int = 1) -> None:
+    """Serve the Nova app of `nova` (a NovaConfig) until interrupted."""
+    import os
+
+    from nova_cli.runtime.app import create_app
+
+    # Built here even with workers, so that a bad route table fails in one line
+    # before any worker starts.
+    app = create_app(config=nova)
+    if workers == 1:
+        NovaServer(uvicorn_config(nova, app)).run()
+        return
+    # Workers are new processes: they rebuild the app from these variables.
+    os.environ["NOVA_ROOT"] = str(nova.root)
+    os.environ["NOVA_ENVIRONMENT"] = nova.environment
+    if nova.app:
+        os.environ["NOVA_APP"] = nova.app
+    config = uvicorn_config(nova, "nova_cli.runtime.app:from_environment", factory=True)
+    run_workers(config, workers)
+
+
+def _worker(config: uvicorn.Config, sock: socket.socket) -> None:
+    NovaServer(config).run(sockets=[sock])
+
+
+def run_workers(config: uvicorn.Config, workers: int) -> None:
+    """Run `workers` NovaServers on one socket until SIGINT/SIGTERM; restart dead ones."""
+    sock = config.bind_socket()
+    context = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+
+    def start() -> Any:
+        proc = context.Process(target=_worker, args=(config, sock), daemon=False)
+        proc.start()
+        return proc
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    procs = [start() for _ in range(workers)]
+    try:
+        while not stop.wait(0.5):
+            for i, proc in enumerate(procs):
+                if not proc.is_alive() and not stop.is_set():
+                    log.warning(
+                        "worker %s exited with %s; starting another", proc.pid, proc.exitcode
+                    )
+                    procs[i] = start()
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()  # SIGTERM: each worker shuts down gracefully
+        deadline = time.monotonic() + (config.timeout_graceful_shutdown or 10.0) + 5.0
+        for proc in procs:
+            proc.join(max(0.1, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+        sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
