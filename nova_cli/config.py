@@ -79,6 +79,9 @@ def load_config(
     values: dict[str, Any] = {"environment": default_environment}
     values.update(_from_pyproject(root / "pyproject.toml"))
     values.update(_from_environ(os.environ))
+    for key in overrides:
+        if key not in _TYPES:
+            raise ConfigError(f"unknown setting {key!r} (known: {', '.join(sorted(_TYPES))})")
     values.update({k: v for k, v in overrides.items() if v is not None})
     checked = {key: _coerce(key, value, "setting") for key, value in values.items()}
     return replace(NovaConfig(root=root), **checked)
