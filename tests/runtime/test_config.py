@@ -1,0 +1,155 @@
+"""`[tool.nova]` < `NOVA_*` < overrides; unknown keys and bad types are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nova_cli.config import ConfigError, NovaConfig, known_keys, load_config
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("NOVA_"):
+            monkeypatch.delenv(name)
+
+
+def project(tmp_path: Path, tool_nova: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.nova]\n" + tool_nova)
+    return tmp_path
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = load_config(project(tmp_path, ""))
+    assert config == NovaConfig(root=tmp_path.resolve())
+    assert (config.host, config.port, config.environment) == ("127.0.0.1", 8080, "dev")
+    assert config.max_body_size == 1024 * 1024
+    assert config.plugins == [] and config.pubsub is None and config.dev
+
+
+def test_tool_nova_values(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        """
+app = "shop"
+host = "0.0.0.0"
+port = 9000
+environment = "prod"
+plugins = [["pre_request", "cors", { allow_origins = "*" }]]
+pubsub = "redis://localhost:6379/0"
+max_body_size = 2048
+ws_idle_timeout = 5
+""",
+    )
+    config = load_config(root)
+    assert config.app == "shop"
+    assert (config.host, config.port, config.environment) == ("0.0.0.0", 9000, "prod")
+    assert config.plugins == [["pre_request", "cors", {"allow_origins": "*"}]]
+    assert config.pubsub == "redis://localhost:6379/0"
+    assert config.max_body_size == 2048
+    assert config.ws_idle_timeout == 5.0 and isinstance(config.ws_idle_timeout, float)
+    assert not config.dev
+
+
+def test_precedence_pyproject_then_env_then_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path, 'port = 9000\nenvironment = "staging"\nhost = "0.0.0.0"\n')
+    monkeypatch.setenv("NOVA_PORT", "9001")
+    monkeypatch.setenv("NOVA_ENVIRONMENT", "prod")
+    config = load_config(root, port=9002)
+    assert config.port == 9002  # override beats env
+    assert config.environment == "prod"  # env beats pyproject
+    assert config.host == "0.0.0.0"  # pyproject beats the default
+    # A None override means "not given" (a CLI flag left out).
+    assert load_config(root, port=None).port == 9001
+
+
+def test_env_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path, "")
+    monkeypatch.setenv("NOVA_ENV", "qa")
+    monkeypatch.setenv("NOVA_PUBSUB_URL", "redis://r:1/2")
+    monkeypatch.setenv("NOVA_MAX_BODY_SIZE", "77")
+    monkeypatch.setenv("NOVA_APP", "other")
+    config = load_config(root)
+    assert (config.environment, config.pubsub, config.max_body_size, config.app) == (
+        "qa",
+        "redis://r:1/2",
+        77,
+        "other",
+    )
+    monkeypatch.setenv("NOVA_ENVIRONMENT", "prod")  # the long name wins over NOVA_ENV
+    assert load_config(root).environment == "prod"
+
+
+def test_default_environment_is_only_a_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_config(project(tmp_path, ""), default_environment="prod").environment == "prod"
+    root = project(tmp_path, 'environment = "dev"\n')
+    assert load_config(root, default_environment="prod").environment == "dev"
+
+
+def test_root_from_nova_root_or_found_from_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path, "port = 1234\n")
+    sub = root / "a" / "b"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert load_config().root == root.resolve()
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("NOVA_ROOT", str(root))
+    assert load_config().port == 1234
+
+
+def test_unknown_key_in_tool_nova(tmp_path: Path) -> None:
+    root = project(tmp_path, "prot = 80\n")
+    with pytest.raises(ConfigError, match=r"unknown key \[tool.nova\].prot \(known: app, "):
+        load_config(root)
+
+
+def test_unknown_override(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown setting 'prot'"):
+        load_config(project(tmp_path, ""), prot=80)
+
+
+@pytest.mark.parametrize(
+    ("tool_nova", "message"),
+    [
+        ('port = "eighty"\n', r"\[tool.nova\].port in .*: expected int, got 'eighty'"),
+        ("port = true\n", r"\[tool.nova\].port in .*: expected int, got True"),
+        ("environment = 3\n", r"\[tool.nova\].environment in .*: expected str, got 3"),
+        ('plugins = "cors"\n', r"\[tool.nova\].plugins in .*: expected list, got 'cors'"),
+        ("port = [\n", r"pyproject.toml: "),
+    ],
+)
+def test_bad_values_in_tool_nova(tmp_path: Path, tool_nova: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(project(tmp_path, tool_nova))
+
+
+def test_tool_nova_must_be_a_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool]\nnova = 3\n")
+    with pytest.raises(ConfigError, match=r"\[tool.nova\] must be a table"):
+        load_config(tmp_path)
+
+
+def test_bad_env_value_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVA_PORT", "http")
+    with pytest.raises(ConfigError, match="NOVA_PORT: expected int, got 'http'"):
+        load_config(project(tmp_path, ""))
+
+
+def test_bad_override_type(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="setting: expected int, got 'x'"):
+        load_config(project(tmp_path, ""), max_body_size="x")
+
+
+def test_known_keys() -> None:
+    assert set(known_keys()) >= {"app", "host", "port", "environment", "plugins", "pubsub"}
+    assert "root" not in known_keys()
