@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from nova_cli import __version__
-from nova_cli.cli import routes, serve
+from nova_cli.cli import gen, new, routes, serve
 from nova_cli.cli.output import CliError, error
 
 app = typer.Typer(
@@ -44,6 +44,8 @@ def root(
     _debug = debug
 
 
+new.register(app)
+gen.register(app)
 serve.register(app)
 routes.register(app)
 

@@ -1,0 +1,58 @@
+"""`nova new NAME`: a runnable, tested app from the `app` template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nova_cli.cli.output import CliError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("new")(new)
+
+
+def new(
+    name: Annotated[str, typer.Argument(help="The app's package name, e.g. myapp.")],
+    directory: Annotated[
+        Path | None,
+        typer.Option("--directory", "-C", help="Create the app here (default: ./NAME)."),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Set a template value, e.g. port=9000."),
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Ask nothing (always the case; kept for habit).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Show what would be written; write nothing.")
+    ] = False,
+) -> None:
+    """Create a new app: router, home page, /heartbeat, static files and passing tests.
+
+    Refuses a target directory that exists and is not empty. Template values
+    (description, port) are given with --set; nothing is asked.
+    """
+    from nova_cli.cli.gen import run_plan
+    from nova_cli.generators import plan_app
+
+    target = directory if directory is not None else Path(name)
+    run_plan(
+        lambda: plan_app(name, target.absolute(), parse_settings(settings or [])),
+        dry_run=dry_run,
+        done=f"Created {name} in {target}. Next steps:",
+    )
+
+
+def parse_settings(items: list[str]) -> dict[str, str]:
+    """`["port=9000", ...]` → `{"port": "9000"}`."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--set expects KEY=VALUE, got {item!r}")
+        values[key.strip()] = value
+    return values

@@ -1,0 +1,318 @@
+"""What each generator produces: `nova new` and the `nova gen` kinds (SPEC §8).
+
+Each function validates its input, renders its template (`templates/<kind>`),
+and returns a `scaffold.Plan`: the files to create, the route tuples to add
+to `router.py` (or the snippet to paste), and the next steps to print.
+Nothing is written here; `scaffold.apply` does that.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from nova_cli.scaffold import (
+    Plan,
+    ScaffoldError,
+    Step,
+    plan_files,
+    render,
+    templates_dir,
+    validate_app_name,
+    validate_name,
+)
+
+KINDS = ("controller", "ws-handler", "fallback", "handler", "resource")
+BUILTIN_HANDLERS = ("json", "ok", "view", "status", "redirect", "sendfile")
+_CHANNEL = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+@dataclass(frozen=True)
+class Project:
+    """The app a generator adds to: its root folder, package name and port."""
+
+    root: Path
+    app: str
+    port: int = 8080
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The Nova project at or above `start` (default: the current directory)."""
+    from nova_cli.config import load_config
+    from nova_cli.discover import find_project_root, guess_app_name
+
+    root = find_project_root(start or Path.cwd())
+    config = load_config(root)
+    return Project(root, config.app or guess_app_name(root), config.port)
+
+
+# -- nova new -------------------------------------------------------------------------
+
+
+def app_settings() -> dict[str, str]:
+    """The `--set` keys `nova new` takes, with their defaults."""
+    data = json.loads((templates_dir() / "app" / "cookiecutter.json").read_text("utf-8"))
+    return {k: str(v) for k, v in data.items() if not k.startswith("_") and k != "app"}
+
+
+def plan_app(name: str, target: Path, settings: Mapping[str, str] | None = None) -> Plan:
+    """The plan of `nova new NAME`: a new app in `target`, which must be missing or empty."""
+    validate_app_name(name)
+    context = {"app": name, **_checked_settings(settings or {})}
+    if target.exists() and not target.is_dir():
+        raise ScaffoldError(f"{target} exists and is not a directory; nothing written")
+    if target.is_dir() and any(target.iterdir()):
+        raise ScaffoldError(f"{target} already exists and is not empty; nothing written")
+    plan = plan_files(target, render("app", context))
+    where = _relative(target)
+    plan.next_steps = [
+        f"cd {where}" if where != "." else "",
+        f"nova serve                            # http://127.0.0.1:{context['port']}",
+        "pip install pytest httpx2 && pytest   # the tests pass as generated",
+    ]
+    plan.next_steps = [line for line in plan.next_steps if line]
+    return plan
+
+
+def _checked_settings(settings: Mapping[str, str]) -> dict[str, str]:
+    known = app_settings()
+    checked = dict(known)
+    for key, value in settings.items():
+        if key == "app":
+            raise ScaffoldError("the app name is the NAME argument, not a --set key")
+        if key not in known:
+            raise ScaffoldError(f"unknown --set key {key!r} (known: {', '.join(sorted(known))})")
+        if _UNSAFE.search(value):
+            raise ScaffoldError(
+                f"--set {key}: quotes, backslashes and control characters are not allowed"
+            )
+        checked[key] = value
+    port = checked.get("port", "8080")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ScaffoldError(f"--set port: expected a port number (1-65535), got {port!r}")
+    return checked
+
+
+# -- nova gen ---------------------------------------------------------------------------
+
+
+def plan_generator(
+    kind: str,
+    name: str,
+    project: Project,
+    *,
+    actions: Sequence[str] = (),
+    channel: str | None = None,
+    force: bool = False,
+    route: bool = True,
+) -> Plan:
+    """The plan of `nova gen KIND NAME` in `project`."""
+    from nova_cli.routeedit import Import, RouteEntry
+
+    app = project.app
+    context: dict[str, str] = {"app": app, "name": name}
+    entries: list[RouteEntry] = []
+    imports: list[Import] = []
+    keep: list[PurePosixPath] = []
+    next_steps: list[str] = []
+    url = f"http://127.0.0.1:{project.port}"
+    if kind == "controller":
+        validate_name("controller", name, suffix="_controller")
+        actions = _checked_actions(actions or ["index"])
+        context["actions"] = ",".join(actions)
+        target = f"{name}_controller"
+        entries = [_action_route(name, target, action) for action in actions]
+        next_steps = [f"curl {url}{entries[0].path}    # after `nova serve`"]
+    elif kind == "ws-handler":
+        validate_name("WebSocket handler", name, suffix="_ws_handler")
+        if channel is not None and not _CHANNEL.match(channel):
+            raise ScaffoldError(
+                f"{channel!r} is not a valid channel name: use letters, digits and _ . : -"
+            )
+        context["channel"] = channel or ""
+        target = f"{name}_ws_handler"
+        entries = [RouteEntry(f"/{name}", target, protocol="ws")]
+        next_steps = [f"connect to ws://127.0.0.1:{project.port}/{name} (after `nova serve`)"]
+    elif kind == "fallback":
+        validate_name("fallback", name, suffix="_fallback")
+        target = f"{name}_fallback"
+        next_steps = [
+            "use it in a controller module:",
+            f"    from {app}.controllers import {target}",
+            f"    fallback_controller = {target}",
+        ]
+    elif kind == "handler":
+        validate_name("handler", name, suffix="_handler")
+        if name in BUILTIN_HANDLERS:
+            raise ScaffoldError(f"{name!r} is a built-in return handler and cannot be replaced")
+        context["media_type"] = mimetypes.guess_type(f"x.{name}")[0] or "text/plain"
+        target = f"{name}_handler"
+        keep = [PurePosixPath(app, "handlers", "__init__.py")]
+        next_steps = [f'controllers may now return ("{name}", payload)']
+    elif kind == "resource":
+        validate_name("resource", name, suffix="_controller")
+        target = f"{name}_controller"
+        entries = [
+            RouteEntry(f"/{name}", f"{target}.list", ("get",)),
+            RouteEntry(f"/{name}", f"{target}.create", ("post",)),
+            RouteEntry(f"/{name}/:id", f"{target}.show", ("get",)),
+            RouteEntry(f"/{name}/:id", f"{target}.update", ("put",)),
+            RouteEntry(f"/{name}/:id", f"{target}.delete", ("delete",)),
+        ]
+        next_steps = [
+            f"curl -X POST -H 'content-type: application/json' -d '{{\"title\": \"Dune\"}}' "
+            f"{url}/{name}"
+        ]
+    else:
+        raise ScaffoldError(f"unknown generator {kind!r} (known: {', '.join(KINDS)})")
+    if entries:
+        imports = [Import(f"{app}.controllers", target)]
+
+    files = render(kind.replace("-", "_"), context)
+    plan = plan_files(project.root, files, force=force, keep_existing=keep)
+    if entries:
+        _plan_routes(plan, project, entries, imports, force=force, route=route)
+    if kind == "handler":
+        _plan_registration(plan, project, name)
+    if kind == "resource" and not _decodes_json(project.root):
+        plan.warnings.append(
+            "the resource reads req.json: enable Nova's request plugin in [tool.nova], "
+            'plugins = [["pre_request", "request", {decode_json_body = true}]]'
+        )
+    tests = [s.path for s in plan.steps if s.path.parts[0] == "tests" and s.path.suffix == ".py"]
+    plan.next_steps = [*(f"pytest {t}" for t in tests), *next_steps]
+    return plan
+
+
+def _checked_actions(actions: Sequence[str]) -> list[str]:
+    names = [a.strip() for item in actions for a in item.split(",") if a.strip()]
+    for action in names:
+        validate_name("action", action)
+    duplicates = sorted({a for a in names if names.count(a) > 1})
+    if duplicates:
+        raise ScaffoldError(f"action {duplicates[0]!r} is given twice")
+    if not names:
+        raise ScaffoldError("--actions names no action")
+    return names
+
+
+def _action_route(name: str, module: str, action: str) -> Any:
+    from nova_cli.routeedit import RouteEntry
+
+    path = {"index": f"/{name}", "show": f"/{name}/:id"}.get(action, f"/{name}/{action}")
+    return RouteEntry(path, f"{module}.{action}", ("get",))
+
+
+def _plan_routes(
+    plan: Plan,
+    project: Project,
+    entries: list[Any],
+    imports: list[Any],
+    *,
+    force: bool,
+    route: bool,
+) -> None:
+    from nova_cli.routeedit import CannotEdit, add_routes, snippet
+
+    path = PurePosixPath(project.app, "router.py")
+    if not route:
+        plan.steps.append(Step("skip", path, reason="--no-route: add the routes below yourself"))
+        plan.snippet = snippet(entries, imports)
+        return
+    router = project.root / path
+    try:
+        if not router.is_file():
+            raise CannotEdit(f"{path} does not exist")
+        edit = add_routes(_read(router), entries, imports)
+    except CannotEdit as exc:
+        plan.steps.append(Step("manual", path, reason="cannot edit it safely"))
+        plan.warnings.append(f"{exc}; add the routes below yourself")
+        plan.snippet = snippet(entries, imports)
+        return
+    for entry, existing in edit.clashes:
+        if not force:
+            plan.steps.append(
+                Step("conflict", path, reason=f"{entry.path} is already routed by {existing}")
+            )
+        else:
+            plan.warnings.append(f"{entry.path} is already routed by {existing}; not added")
+    if edit.clashes and force:
+        clashing = [entry for entry, _ in edit.clashes]
+        plan.snippet = snippet(clashing, [])
+    if edit.changed:
+        count = len(edit.added)
+        plan.steps.append(
+            Step(
+                "inject",
+                path,
+                edit.source.encode("utf-8"),
+                reason=f"{count} route{'s' if count != 1 else ''}",
+            )
+        )
+    elif not edit.clashes:
+        plan.steps.append(Step("identical", path, reason="routes already there"))
+
+
+def _plan_registration(plan: Plan, project: Project, name: str) -> None:
+    from nova_cli.routeedit import CannotEdit, add_handler_registration
+
+    path = PurePosixPath(project.app, "__init__.py")
+    init = project.root / path
+    call = f'register_handler("{name}", {name}_handler.handle)'
+    try:
+        source = _read(init) if init.is_file() else ""
+        edited = add_handler_registration(source, project.app, name)
+    except CannotEdit as exc:
+        plan.steps.append(Step("manual", path, reason="cannot edit it safely"))
+        plan.warnings.append(f"{exc}; register the handler yourself")
+        plan.snippet = (
+            f"from {project.app}.handlers import {name}_handler\n"
+            f"from nova_cli.handlers import register_handler\n\n{call}"
+        )
+        return
+    if edited is None:
+        plan.steps.append(Step("identical", path, reason="handler already registered"))
+    else:
+        action = "inject" if init.is_file() else "create"
+        plan.steps.append(Step(action, path, edited.encode("utf-8"), 0o644, reason=call))
+
+
+def _decodes_json(root: Path) -> bool:
+    """Whether [tool.nova] plugins enable the request plugin's decode_json_body."""
+    from nova_cli.config import ConfigError, load_config
+
+    try:
+        plugins = load_config(root).plugins
+    except ConfigError:
+        return False
+    for entry in plugins:
+        if isinstance(entry, Mapping):
+            ref, options = entry.get("plugin") or entry.get("module"), entry.get("options", {})
+        elif isinstance(entry, list | tuple) and len(entry) == 3:
+            ref, options = entry[1], entry[2]
+        else:
+            continue
+        known = ("request", "nova_request_plugin", "nova_cli.runtime.plugins.request")
+        if ref in known and isinstance(options, Mapping) and options.get("decode_json_body"):
+            return True
+    return False
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScaffoldError(f"cannot read {path}: {exc}") from None
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

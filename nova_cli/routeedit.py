@@ -1,0 +1,503 @@
+"""Add route tuples to an app's `router.py`, and handler registrations to its package.
+
+The edits are made on the concrete syntax tree (libcst), never with a regex,
+so everything the user wrote (comments, layout, other groups) is kept byte
+for byte.  They are idempotent: a route already in the list, or an import
+already there, is left alone.  When the file is not the plain shape `nova new`
+writes (routes built in a loop, a group kept in another module, ...) the edit
+refuses with `CannotEdit`, whose message says why, and the caller prints
+`snippet()` for the user to paste instead.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+# ruff format's default: an import we extend must still fit on one line.
+_LINE_LENGTH = 88
+
+
+class CannotEdit(Exception):
+    """The file cannot be edited safely; the message says why."""
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    """One route tuple to add: `(path, target, options)` as source code."""
+
+    path: str
+    target: str  # Python code: `users_controller.index`, or a module for ws
+    methods: tuple[str, ...] = ()  # lower case; empty: every method
+    protocol: str = "http"
+
+    def code(self) -> str:
+        if self.protocol == "ws":
+            options = '{"protocol": "ws"}'
+        else:
+            options = "{" + f'"methods": [{", ".join(_quote(m) for m in self.methods)}]' + "}"
+        return f"({_quote(self.path)}, {self.target}, {options})"
+
+
+@dataclass(frozen=True)
+class Import:
+    """`from module import name`."""
+
+    module: str
+    name: str
+
+    def code(self) -> str:
+        return f"from {self.module} import {self.name}"
+
+
+_REGISTER = Import("nova_cli.handlers", "register_handler")
+
+
+@dataclass
+class RouteEdit:
+    """The outcome of `add_routes`: the new source and what happened to each entry."""
+
+    source: str
+    added: list[RouteEntry] = field(default_factory=list)
+    present: list[RouteEntry] = field(default_factory=list)
+    clashes: list[tuple[RouteEntry, str]] = field(default_factory=list)  # (entry, existing)
+    imports_added: list[Import] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added) or bool(self.imports_added)
+
+
+def snippet(entries: Sequence[RouteEntry], imports: Sequence[Import]) -> str:
+    """What to paste by hand: the imports, then the route tuples."""
+    lines = [imp.code() for imp in imports]
+    if imports and entries:
+        lines.append("")
+    lines += [entry.code() + "," for entry in entries]
+    return "\n".join(lines)
+
+
+def add_routes(source: str, entries: Sequence[RouteEntry], imports: Sequence[Import]) -> RouteEdit:
+    """Add `entries` to the first open route group of `routes()` and `imports` to the module.
+
+    The first open group is the first one with prefix "" and no security (the
+    one `nova new` writes), so the generated routes answer at the paths their
+    tests use.  An entry whose path already routes elsewhere (same methods or
+    protocol) is not added but reported in `clashes`.
+    """
+    module = _parse(source, "router.py")
+    routes_list = _find_route_list(module)
+    existing = [_describe_existing(module, element) for element in routes_list.elements]
+    result = RouteEdit(source)
+    to_add: list[RouteEntry] = []
+    for entry in entries:
+        clash = None
+        for found in existing:
+            if found is None:
+                continue
+            if found.same_as(entry):
+                result.present.append(entry)
+                break
+            if found.clashes_with(entry):
+                clash = found.code
+        else:
+            if clash is not None:
+                result.clashes.append((entry, clash))
+            else:
+                to_add.append(entry)
+    if to_add:
+        new_list = _append_elements(routes_list, [cst.parse_expression(e.code()) for e in to_add])
+        replaced = module.deep_replace(routes_list, new_list)
+        assert isinstance(replaced, cst.Module)
+        module = replaced
+        result.added = to_add
+    if result.added:
+        for imp in imports:
+            module, added = _ensure_import(module, imp, "router.py")
+            if added:
+                result.imports_added.append(imp)
+    result.source = _checked(module.code, "router.py")
+    return result
+
+
+def add_handler_registration(source: str, app: str, name: str) -> str | None:
+    """Register the `name` handler in the app package's `__init__.py` source.
+
+    Adds `from APP.handlers import NAME_handler`, `from nova_cli.handlers import
+    register_handler` and `register_handler("NAME", NAME_handler.handle)`; None
+    when a registration for `name` is already there.  The function is imported
+    by name on purpose: `from nova_cli import handlers` would be rebound to the
+    app's own `handlers` subpackage as soon as that is imported.
+    """
+    module = _parse(source, "__init__.py")
+    for statement in module.body:
+        if _registered_name(statement) == name:
+            return None
+    for imp in (Import(f"{app}.handlers", f"{name}_handler"), _REGISTER):
+        module, _ = _ensure_import(module, imp, "__init__.py")
+    call = cst.parse_statement(f"register_handler({_quote(name)}, {name}_handler.handle)\n")
+    assert isinstance(call, cst.SimpleStatementLine)
+    body = list(module.body)
+    follows_registration = bool(body) and _registered_name(body[-1]) is not None
+    if body and not follows_registration:
+        call = call.with_changes(leading_lines=[cst.EmptyLine()])
+    module = module.with_changes(body=[*body, call])
+    return _checked(module.code, "__init__.py")
+
+
+# -- reading the route table ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Existing:
+    """A route tuple already in the list, as far as it can be read statically."""
+
+    path: str
+    target: str
+    kind: str  # "http" | "ws"
+    methods: frozenset[str] | None  # None: every method (or unknown)
+    code: str
+
+    def same_as(self, entry: RouteEntry) -> bool:
+        return self.path == entry.path and self.target == _normal(entry.target)
+
+    def clashes_with(self, entry: RouteEntry) -> bool:
+        kind = "ws" if entry.protocol == "ws" else "http"
+        if kind != self.kind or _shape(self.path) != _shape(entry.path):
+            return False
+        if kind == "ws" or self.methods is None or not entry.methods:
+            return True
+        return bool(self.methods & {m.upper() for m in entry.methods})
+
+
+def _describe_existing(module: cst.Module, element: cst.BaseElement) -> _Existing | None:
+    value = element.value
+    if not isinstance(value, cst.Tuple) or len(value.elements) not in (2, 3):
+        return None
+    first = value.elements[0].value
+    path = first.evaluated_value if isinstance(first, cst.SimpleString) else None
+    if not isinstance(path, str):
+        return None  # a status-code route, or a path computed at run time
+    target = value.elements[1].value
+    if isinstance(target, cst.SimpleString):  # a static directory
+        return _Existing(path, module.code_for_node(target), "http", None, _code(module, value))
+    options: object = {}
+    if len(value.elements) == 3:
+        try:
+            options = ast.literal_eval(module.code_for_node(value.elements[2].value))
+        except (ValueError, SyntaxError):
+            options = None
+    kind = "http"
+    methods: frozenset[str] | None = None
+    if isinstance(options, dict):
+        kind = "ws" if options.get("protocol") == "ws" else "http"
+        declared = options.get("methods")
+        if isinstance(declared, list | tuple) and "_" not in declared:
+            methods = frozenset(str(m).upper() for m in declared)
+    return _Existing(
+        path, _normal(module.code_for_node(target)), kind, methods, _code(module, value)
+    )
+
+
+def _find_route_list(module: cst.Module) -> cst.List:
+    function = next(
+        (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "routes"),
+        None,
+    )
+    if function is None:
+        raise CannotEdit("router.py has no routes(environment) function at its top level")
+    returns = _returns(function)
+    if len(returns) != 1 or returns[0].value is None:
+        raise CannotEdit(
+            f"routes() has {len(returns)} return statements; only one returning a list "
+            "literal can be edited"
+        )
+    groups = returns[0].value
+    if isinstance(groups, cst.Name):
+        groups = _assigned_list(module, function, groups.value)
+    if not isinstance(groups, cst.List):
+        raise CannotEdit(
+            f"routes() returns `{_code(module, returns[0].value)}`, not a list literal "
+            "(the route table is built dynamically)"
+        )
+    for element in groups.elements:
+        group = element.value
+        if not isinstance(group, cst.Dict):
+            raise CannotEdit(
+                f"a route group is `{_code(module, group)}`, not a dict literal "
+                "(the route table is built dynamically)"
+            )
+        entries = _dict_entries(module, group)
+        if entries is None:
+            continue
+        prefix, security, routes = (entries.get(k) for k in ("prefix", "security", "routes"))
+        open_prefix = prefix is None or (
+            isinstance(prefix, cst.SimpleString) and prefix.evaluated_value in ("", "/")
+        )
+        open_security = security is None or (
+            isinstance(security, cst.Name) and security.value in ("False", "None")
+        )
+        if not (open_prefix and open_security):
+            continue
+        if not isinstance(routes, cst.List):
+            shown = _code(module, routes) if routes is not None else "missing"
+            raise CannotEdit(
+                f'the open group\'s "routes" is `{shown}`, not a list literal '
+                "(the route table is built dynamically)"
+            )
+        return routes
+    raise CannotEdit('routes() has no group with prefix "" and security False to add routes to')
+
+
+def _returns(function: cst.FunctionDef) -> list[cst.Return]:
+    """The function's own return statements (not those of nested functions)."""
+    found: list[cst.Return] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    function.visit(Visitor())
+    return found
+
+
+def _assigned_list(module: cst.Module, function: cst.FunctionDef, name: str) -> cst.BaseExpression:
+    """The list literal `name` is assigned once, in the function or at module level."""
+    assert isinstance(function.body, cst.IndentedBlock)
+    for body in (function.body.body, module.body):
+        values = [
+            stmt.body[0].value
+            for stmt in body
+            if isinstance(stmt, cst.SimpleStatementLine)
+            and isinstance(stmt.body[0], cst.Assign)
+            and any(
+                isinstance(t.target, cst.Name) and t.target.value == name
+                for t in stmt.body[0].targets
+            )
+        ]
+        if len(values) == 1:
+            return values[0]
+        if values:
+            raise CannotEdit(f"routes() returns {name}, which is assigned more than once")
+    raise CannotEdit(f"routes() returns {name}, which is not assigned a list literal")
+
+
+def _dict_entries(module: cst.Module, group: cst.Dict) -> dict[str, cst.BaseExpression] | None:
+    entries: dict[str, cst.BaseExpression] = {}
+    for element in group.elements:
+        if not isinstance(element, cst.DictElement):
+            return None  # `**other`: its keys are unknown
+        key = element.key
+        if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+            entries[key.evaluated_value] = element.value
+    return entries
+
+
+def _registered_name(statement: cst.BaseStatement) -> str | None:
+    """The handler name of a top-level `register_handler("name", ...)` call, else None."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    expr = statement.body[0]
+    if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
+        return None
+    func = expr.value.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    args = expr.value.args
+    if name != "register_handler" or not args or not isinstance(args[0].value, cst.SimpleString):
+        return None
+    value = args[0].value.evaluated_value
+    return value if isinstance(value, str) else None
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def _append_elements(node: cst.List, values: list[cst.BaseExpression]) -> cst.List:
+    """`node` with `values` appended, laid out like the elements already there."""
+    old = list(node.elements)
+    lead, close = node.lbracket.whitespace_after, node.rbracket.whitespace_before
+    multiline = isinstance(lead, cst.ParenthesizedWhitespace) and isinstance(
+        close, cst.ParenthesizedWhitespace
+    )
+    if not multiline or not old:
+        between: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
+        elements = [*old[:-1]]
+        if old:
+            elements.append(old[-1].with_changes(comma=cst.Comma(whitespace_after=between)))
+        new = [cst.Element(v, comma=cst.Comma(whitespace_after=between)) for v in values]
+        new[-1] = new[-1].with_changes(comma=old[-1].comma if old else cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(elements=[*elements, *new])
+    assert isinstance(lead, cst.ParenthesizedWhitespace)
+    assert isinstance(close, cst.ParenthesizedWhitespace)
+    # Whatever followed the last element (its comment, comment lines before `]`)
+    # stays there; the new elements come after it, at the elements' indentation.
+    after_last = close.with_changes(last_line=lead.last_line, indent=lead.indent)
+    between = lead.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    elements = [*old[:-1], old[-1].with_changes(comma=cst.Comma(whitespace_after=after_last))]
+    new = [cst.Element(v, comma=cst.Comma(whitespace_after=between)) for v in values]
+    trailing = old[-1].comma
+    new[-1] = new[-1].with_changes(
+        comma=cst.Comma() if isinstance(trailing, cst.Comma) else cst.MaybeSentinel.DEFAULT
+    )
+    closing = close.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return node.with_changes(
+        elements=[*elements, *new], rbracket=node.rbracket.with_changes(whitespace_before=closing)
+    )
+
+
+def _ensure_import(module: cst.Module, imp: Import, filename: str) -> tuple[cst.Module, bool]:
+    """`module` with `from imp.module import imp.name` (and whether it was added)."""
+    body = list(module.body)
+    same_module: int | None = None
+    last_import: int | None = None
+    for index, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            _check_not_bound(statement, imp, filename)
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import | cst.ImportFrom):
+                last_import = index
+            if isinstance(small, cst.ImportFrom) and _module_name(module, small) == imp.module:
+                if isinstance(small.names, cst.ImportStar):
+                    continue
+                for alias in small.names:
+                    if _bound(alias) == imp.name and _alias_name(module, alias) == imp.name:
+                        return module, False
+                if len(statement.body) == 1 and small.lpar is None:
+                    same_module = index
+            _check_not_bound(small, imp, filename)
+    if same_module is not None:
+        merged = _merge_alias(module, body[same_module], imp.name)
+        if merged is not None:
+            body[same_module] = merged
+            return module.with_changes(body=body), True
+    new = cst.parse_statement(imp.code() + "\n")
+    if last_import is not None:
+        at = last_import + 1
+    else:
+        at = 1 if body and _is_docstring(body[0]) else 0
+        if at:
+            new = new.with_changes(leading_lines=[cst.EmptyLine()])
+        elif body:  # the statement that was first keeps a blank line after the imports
+            body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    body.insert(at, new)
+    return module.with_changes(body=body), True
+
+
+def _merge_alias(
+    module: cst.Module, statement: cst.SimpleStatementLine | cst.BaseCompoundStatement, name: str
+) -> cst.SimpleStatementLine | None:
+    """`from m import a, c` + b → `from m import a, b, c`, if it still fits a line."""
+    assert isinstance(statement, cst.SimpleStatementLine)
+    small = statement.body[0]
+    assert isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
+    names = [_alias_name(module, a) for a in small.names] + [name]
+    if any(a.asname is not None for a in small.names) or len(set(names)) != len(names):
+        return None
+    aliases = [cst.ImportAlias(cst.Name(n)) for n in sorted(names)]
+    aliases = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        for a in aliases[:-1]
+    ] + aliases[-1:]
+    merged = statement.with_changes(body=[small.with_changes(names=aliases)])
+    if len(module.code_for_node(merged).strip()) > _LINE_LENGTH:
+        return None
+    return merged
+
+
+def _check_not_bound(node: cst.CSTNode, imp: Import, filename: str) -> None:
+    """Refuse when the module binds `imp.name` to something else at its top level."""
+    bound: list[str] = []
+    if isinstance(node, cst.FunctionDef | cst.ClassDef):
+        bound.append(node.name.value)
+    elif isinstance(node, cst.Assign):
+        bound += [t.target.value for t in node.targets if isinstance(t.target, cst.Name)]
+    elif isinstance(node, cst.AnnAssign | cst.AugAssign) and isinstance(node.target, cst.Name):
+        bound.append(node.target.value)
+    elif isinstance(node, cst.Import | cst.ImportFrom) and not isinstance(
+        node.names, cst.ImportStar
+    ):
+        bound += [_bound(a) for a in node.names]
+    if imp.name in bound:
+        raise CannotEdit(
+            f"{filename} already uses the name {imp.name} for something else than `{imp.code()}`"
+        )
+
+
+def _bound(alias: cst.ImportAlias) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    name = alias.name
+    while isinstance(name, cst.Attribute):  # `import a.b` binds `a`
+        name = name.value  # type: ignore[assignment]
+    return name.value if isinstance(name, cst.Name) else ""
+
+
+def _alias_name(module: cst.Module, alias: cst.ImportAlias) -> str:
+    return module.code_for_node(alias.name)
+
+
+def _module_name(module: cst.Module, node: cst.ImportFrom) -> str:
+    if node.relative or node.module is None:
+        return ""
+    return module.code_for_node(node.module)
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _parse(source: str, filename: str) -> cst.Module:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise CannotEdit(
+            f"{filename} does not parse (line {exc.raw_line}: {exc.message})"
+        ) from None
+
+
+def _checked(source: str, filename: str) -> str:
+    """The edited source, once Python itself has compiled it."""
+    try:
+        compile(source, filename, "exec")
+    except SyntaxError as exc:  # a bug here, never the user's: refuse rather than break
+        raise CannotEdit(f"editing {filename} would not give valid Python: {exc}") from None
+    return source
+
+
+def _shape(path: str) -> str:
+    # /users/:id and /users/:uid are one path to the router.
+    return "/".join(":" if s.startswith(":") else s for s in path.split("/") if s)
+
+
+def _normal(code: str) -> str:
+    return "".join(code.split())
+
+
+def _code(module: cst.Module, node: cst.CSTNode) -> str:
+    text = " ".join(module.code_for_node(node).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _quote(text: str) -> str:
+    # JSON-style double quotes, as the rest of router.py is written.
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,34 @@
+"""The home page and the heartbeat, through the whole app (router, views, static files)."""
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from nova_cli.runtime import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(root=ROOT)) as client:
+        yield client
+
+
+def test_home_page_says_hello(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Hello world!" in response.text
+
+
+def test_heartbeat(client):
+    response = client.get("/heartbeat")
+    assert response.status_code == 200
+
+
+def test_stylesheet_is_served(client):
+    response = client.get("/assets/app.css")
+    assert response.status_code == 200
+    assert "text/css" in response.headers["content-type"]

@@ -1,0 +1,1 @@
+"""{{ cookiecutter.app }}: {{ cookiecutter.description }}"""

@@ -1,0 +1,34 @@
+"""{{ cookiecutter.app }}.controllers.{{ cookiecutter.name }}_controller, through the app's router."""
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from nova_cli.runtime import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(root=ROOT)) as client:
+        yield client
+{%- for action in cookiecutter.actions.split(",") %}
+
+
+def test_{{ action }}(client):
+{%- if action == "index" %}
+    response = client.get("/{{ cookiecutter.name }}")
+    assert response.status_code == 200
+    assert response.json() == {"action": "index"}
+{%- elif action == "show" %}
+    response = client.get("/{{ cookiecutter.name }}/42")
+    assert response.status_code == 200
+    assert response.json() == {"action": "show", "id": "42"}
+{%- else %}
+    response = client.get("/{{ cookiecutter.name }}/{{ action }}")
+    assert response.status_code == 200
+    assert response.json() == {"action": "{{ action }}"}
+{%- endif %}
+{%- endfor %}
