@@ -116,7 +116,7 @@ def add_routes(source: str, entries: Sequence[RouteEntry], imports: Sequence[Imp
         result.added = to_add
     if result.added:
         for imp in imports:
-            module, added = _ensure_import(module, imp, "router.py")
+            module, added = _ensure_import(module, imp, "router.py", imp.module.split(".")[0])
             if added:
                 result.imports_added.append(imp)
     result.source = _checked(module.code, "router.py")
@@ -136,8 +136,8 @@ def add_handler_registration(source: str, app: str, name: str) -> str | None:
     for statement in module.body:
         if _registered_name(statement) == name:
             return None
-    for imp in (Import(f"{app}.handlers", f"{name}_handler"), _REGISTER):
-        module, _ = _ensure_import(module, imp, "__init__.py")
+    for imp in (_REGISTER, Import(f"{app}.handlers", f"{name}_handler")):
+        module, _ = _ensure_import(module, imp, "__init__.py", app)
     call = cst.parse_statement(f"register_handler({_quote(name)}, {name}_handler.handle)\n")
     assert isinstance(call, cst.SimpleStatementLine)
     body = list(module.body)
@@ -357,25 +357,31 @@ def _append_elements(node: cst.List, values: list[cst.BaseExpression]) -> cst.Li
     )
 
 
-def _ensure_import(module: cst.Module, imp: Import, filename: str) -> tuple[cst.Module, bool]:
-    """`module` with `from imp.module import imp.name` (and whether it was added)."""
+def _ensure_import(
+    module: cst.Module, imp: Import, filename: str, first_party: str
+) -> tuple[cst.Module, bool]:
+    """`module` with `from imp.module import imp.name` (and whether it was added).
+
+    A new import statement goes where isort would put it: third-party imports
+    before the app's own (`first_party`), a blank line between the two.
+    """
     body = list(module.body)
     same_module: int | None = None
-    last_import: int | None = None
+    imports: list[tuple[int, bool]] = []  # (index, is first party)
     for index, statement in enumerate(body):
         if not isinstance(statement, cst.SimpleStatementLine):
             _check_not_bound(statement, imp, filename)
             continue
         for small in statement.body:
             if isinstance(small, cst.Import | cst.ImportFrom):
-                last_import = index
+                imports.append((index, _top(module, small) == first_party))
             if isinstance(small, cst.ImportFrom) and _module_name(module, small) == imp.module:
                 if isinstance(small.names, cst.ImportStar):
                     continue
                 for alias in small.names:
                     if _bound(alias) == imp.name and _alias_name(module, alias) == imp.name:
                         return module, False
-                if len(statement.body) == 1 and small.lpar is None:
+                if len(statement.body) == 1:
                     same_module = index
             _check_not_bound(small, imp, filename)
     if same_module is not None:
@@ -384,37 +390,58 @@ def _ensure_import(module: cst.Module, imp: Import, filename: str) -> tuple[cst.
             body[same_module] = merged
             return module.with_changes(body=body), True
     new = cst.parse_statement(imp.code() + "\n")
-    if last_import is not None:
-        at = last_import + 1
+    ours = imp.module.split(".")[0] == first_party
+    first_ours = next((index for index, mine in imports if mine), None)
+    if not ours and first_ours is not None:
+        # Before the app's own imports, which keep their blank line above.
+        at = first_ours
+        new = new.with_changes(leading_lines=body[at].leading_lines)
+        body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine()])
+    elif imports:
+        at = imports[-1][0] + 1
+        if ours and not imports[-1][1]:
+            new = new.with_changes(leading_lines=[cst.EmptyLine()])
     else:
         at = 1 if body and _is_docstring(body[0]) else 0
         if at:
             new = new.with_changes(leading_lines=[cst.EmptyLine()])
-        elif body:  # the statement that was first keeps a blank line after the imports
-            body[0] = body[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        elif body:  # what was first keeps two blank lines after the imports
+            lines = [cst.EmptyLine(), cst.EmptyLine(), *body[0].leading_lines]
+            body[0] = body[0].with_changes(leading_lines=lines)
     body.insert(at, new)
     return module.with_changes(body=body), True
+
+
+def _top(module: cst.Module, node: cst.Import | cst.ImportFrom) -> str:
+    """The top-level package an import statement reads from ("" if relative)."""
+    if isinstance(node, cst.Import):
+        return module.code_for_node(node.names[0].name).split(".")[0]
+    return _module_name(module, node).split(".")[0]
 
 
 def _merge_alias(
     module: cst.Module, statement: cst.SimpleStatementLine | cst.BaseCompoundStatement, name: str
 ) -> cst.SimpleStatementLine | None:
-    """`from m import a, c` + b → `from m import a, b, c`, if it still fits a line."""
+    """`from m import a, c` + b → `from m import a, b, c`, laid out as ruff format does.
+
+    One line when it fits, else one name a line in parentheses.  None (add a
+    separate import instead) when the statement has aliases or comments.
+    """
     assert isinstance(statement, cst.SimpleStatementLine)
     small = statement.body[0]
     assert isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
-    names = [_alias_name(module, a) for a in small.names] + [name]
-    if any(a.asname is not None for a in small.names) or len(set(names)) != len(names):
+    if "#" in module.code_for_node(small) or statement.trailing_whitespace.comment is not None:
         return None
-    aliases = [cst.ImportAlias(cst.Name(n)) for n in sorted(names)]
-    aliases = [
-        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        for a in aliases[:-1]
-    ] + aliases[-1:]
-    merged = statement.with_changes(body=[small.with_changes(names=aliases)])
-    if len(module.code_for_node(merged).strip()) > _LINE_LENGTH:
+    if any(alias.asname is not None for alias in small.names):
         return None
-    return merged
+    names = sorted({_alias_name(module, alias) for alias in small.names} | {name})
+    head = f"from {_module_name(module, small)} import "
+    code = head + ", ".join(names)
+    if len(code) > _LINE_LENGTH:
+        code = head + "(\n" + "".join(f"    {n},\n" for n in names) + ")"
+    merged = cst.parse_statement(code + "\n")
+    assert isinstance(merged, cst.SimpleStatementLine)
+    return merged.with_changes(leading_lines=statement.leading_lines)
 
 
 def _check_not_bound(node: cst.CSTNode, imp: Import, filename: str) -> None:

@@ -1,11 +1,10 @@
-"""The home page and the heartbeat, through the whole app (router, views, static files)."""
+"""The home page and the heartbeat, through the whole app: router, views, static."""
 
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
-
 from nova_cli.runtime import create_app
+from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ from {{ cookiecutter.app }}.controllers import main_controller
 
 
 def routes(environment):
-    """Nova's route groups; `environment` is "dev" under `nova serve`, "prod" under `nova run`."""
+    """Nova's route groups. `environment`: "dev" (nova serve), "prod" (nova run)."""
     return [
         {
             "prefix": "",

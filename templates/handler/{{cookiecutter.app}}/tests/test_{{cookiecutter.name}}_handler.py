@@ -1,6 +1,7 @@
 """The "{{ cookiecutter.name }}" return handler: its callback, and its registration by the app package."""
 
 from nova_cli.handlers import get_handler
+
 from {{ cookiecutter.app }}.handlers import {{ cookiecutter.name }}_handler as handler
 
 

@@ -3,9 +3,8 @@
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
-
 from nova_cli.runtime import create_app
+from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
 

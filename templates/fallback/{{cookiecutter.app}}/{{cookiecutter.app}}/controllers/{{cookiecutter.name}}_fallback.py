@@ -1,4 +1,4 @@
-"""The {{ cookiecutter.name }} fallback controller: answers for controllers whose return value no handler knows.
+"""The {{ cookiecutter.name }} fallback controller, for return values no handler knows.
 
 Use it from a controller module:
 
@@ -18,5 +18,5 @@ log = logging.getLogger(__name__)
 
 def resolve(req, invalid_return):
     """Log the unexpected value and answer 500, without internals in the body."""
-    log.warning("invalid return from the controller of %s: %r", req.path, invalid_return)
+    log.warning("invalid return value for %s: %r", req.path, invalid_return)
     return ("status", 500, {}, {"error": "internal server error"})

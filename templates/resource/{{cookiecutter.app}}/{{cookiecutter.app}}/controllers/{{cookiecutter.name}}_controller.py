@@ -77,7 +77,7 @@ def _id(req):
 
 
 def _fields(req):
-    """The JSON object sent by the client, without an `id` of its own; None if absent."""
+    """The JSON object the client sent, less any `id` of its own; None if absent."""
     if not isinstance(req.json, dict):
         return None
     return {key: value for key, value in req.json.items() if key != "id"}
