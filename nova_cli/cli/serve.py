@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from nova_cli.cli.output import echo, style
+from nova_cli.cli.output import CliError, echo, style
 
 HostOpt = Annotated[
     str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1).")
@@ -27,25 +28,63 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
 
 
+class ReloadMode(StrEnum):
+    auto = "auto"
+    restart = "restart"
+
+
 def serve(
     host: HostOpt = None,
     port: PortOpt = None,
     environment: EnvOpt = None,
     directory: DirOpt = None,
     reload: Annotated[
-        bool, typer.Option("--reload/--no-reload", help="Reload changed code in place.")
+        bool,
+        typer.Option(
+            "--reload/--no-reload",
+            help="Reload changed code in place (--no-reload: plain uvicorn, nothing watched).",
+        ),
     ] = True,
+    live_reload: Annotated[
+        bool,
+        typer.Option(
+            "--live-reload/--no-live-reload",
+            help="Reload open browser pages after a change (a script added to HTML pages).",
+        ),
+    ] = True,
+    reload_mode: Annotated[
+        ReloadMode,
+        typer.Option(
+            "--reload-mode",
+            help="auto: reload Python modules in place, restart the worker for pyproject.toml, "
+            ".env and dependency changes; restart: a new worker for every code change.",
+        ),
+    ] = ReloadMode.auto,
 ) -> None:
-    """Serve the app for development, reloading it when its files change."""
+    """Serve the app for development, reloading it when its files change.
+
+    Open WebSockets survive a reload: their next callback runs the new code with
+    the state they already had.  See docs/dev-server.md.
+    """
     from nova_cli.config import load_config
 
     config = load_config(directory, host=host, port=port, environment=environment)
-    if reload:
-        from nova_cli.devserver import run_dev_server
-
-        run_dev_server(config)
+    if not reload:
+        _run_uvicorn(config, workers=1)
         return
-    _run_uvicorn(config, workers=1)
+    from nova_cli.devserver import run_dev_server
+
+    try:
+        run_dev_server(
+            config,
+            live_reload=live_reload,
+            reload_mode=reload_mode.value,
+            overrides={"host": host, "port": port, "environment": environment},
+        )
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from None
 
 
 def run(

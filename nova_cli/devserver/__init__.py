@@ -1,27 +1,54 @@
-"""The development server behind `nova serve`."""
+"""The development server behind `nova serve`: hot reload that keeps connections alive.
+
+- `supervisor`: the parent process; holds the listening socket, watches the
+  project, starts and restarts worker processes (bounded, blue/green).
+- `worker`: the app, served by uvicorn on the supervisor's socket.
+- `reloader` / `modgraph`: reload changed modules in place, in dependency
+  order, and swap the route table; keep the last good code on failure.
+- `watcher`: what is watched and ignored, and what a change means.
+- `livereload` / `overlay`: dev-only ASGI middleware (browser live reload,
+  the error page while the new code does not load).
+
+`nova run` uses none of this.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from nova_cli.devserver.supervisor import DevOptions
 
-def run_dev_server(config: Any) -> None:
-    """Serve with reload.  Interim: uvicorn's process-restarting reloader."""
-    import uvicorn
+__all__ = ["DevOptions", "run_dev_server"]
 
-    from nova_cli.runtime.app import create_app
 
-    create_app(config=config)  # fail fast, in one line, on a bad route table
-    import os
+def run_dev_server(
+    config: Any,
+    *,
+    live_reload: bool = True,
+    reload_mode: str = "auto",
+    overrides: dict[str, Any] | None = None,
+    grace: float = 1.0,
+) -> None:
+    """Serve the app of `config` (a NovaConfig) with hot reload until interrupted.
 
-    os.environ.update({"NOVA_ROOT": str(config.root), "NOVA_ENVIRONMENT": config.environment})
-    if config.app:
-        os.environ["NOVA_APP"] = config.app
-    uvicorn.run(
-        "nova_cli.runtime.app:from_environment",
-        factory=True,
-        host=config.host,
-        port=config.port,
-        reload=True,
-        reload_dirs=[str(config.root)],
+    `overrides` are the settings given on the command line (host, port,
+    environment): each new worker reads `[tool.nova]` again and applies them.
+    """
+    from nova_cli.devserver.supervisor import Supervisor
+    from nova_cli.discover import AppNotFound, guess_app_name
+
+    if reload_mode not in ("auto", "restart"):
+        raise ValueError(f"reload_mode must be 'auto' or 'restart', got {reload_mode!r}")
+    root = Path(config.root).resolve()
+    name = config.app or guess_app_name(root)
+    app_dir = root / name
+    if not (app_dir / "__init__.py").is_file():
+        raise AppNotFound(f"app package {name!r} not found in {root}")
+    options = DevOptions(
+        live_reload=live_reload,
+        reload_mode=reload_mode,
+        grace=grace,
+        overrides={k: v for k, v in (overrides or {}).items() if v is not None},
     )
+    Supervisor(config, options, app_dir).run()
