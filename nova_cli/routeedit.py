@@ -144,7 +144,7 @@ def add_handler_registration(source: str, app: str, name: str) -> str | None:
     follows_registration = bool(body) and _registered_name(body[-1]) is not None
     if body and not follows_registration:
         call = call.with_changes(leading_lines=[cst.EmptyLine()])
-    module = module.with_changes(body=[*body, call])
+    module = module.with_changes(body=[*body, call], has_trailing_newline=True)
     return _checked(module.code, "__init__.py")
 
 

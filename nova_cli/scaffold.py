@@ -8,8 +8,9 @@ becomes a `Step` (Rails' vocabulary): `create`, `identical` (nothing to do),
 `force`), `exist` (a shared file such as a package `__init__.py`, kept as is),
 `inject` (an edit of router.py or the app package), `skip`/`manual` (a route
 left for the user, with a snippet).  `apply` writes each file atomically
-(temporary file + rename) and, if anything fails half-way or is interrupted,
-puts back every file it touched, so a generation happens whole or not at all.
+(temporary file + rename) after keeping a hard link to the file it replaces,
+and, if anything fails half-way or is interrupted, renames every file back
+(or removes it), so a generation happens whole or not at all.
 
 No typer here: this module is usable as a library, and the CLI only formats.
 """
@@ -20,6 +21,7 @@ import contextlib
 import keyword
 import os
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -235,7 +237,7 @@ def apply(plan: Plan) -> list[Path]:
     """
     if plan.conflicts:
         raise ScaffoldError(_conflict_message(plan))
-    done: list[tuple[Path, bytes | None]] = []  # (file, its previous content)
+    done: list[tuple[Path, Path | None]] = []  # (file, a backup of what it replaced)
     made: list[Path] = []  # directories created, parents first
     current = plan.root
     try:
@@ -243,15 +245,19 @@ def apply(plan: Plan) -> list[Path]:
             assert step.content is not None
             current = plan.root / step.path
             _make_dirs(current.parent, made)
-            previous = current.read_bytes() if current.exists() else None
+            backup = _backup(current) if current.exists() else None
+            done.append((current, backup))
             write_atomic(current, step.content, step.mode)
-            done.append((current, previous))
     except BaseException as exc:
         _undo(done, made)
         if isinstance(exc, OSError):
             reason = exc.strerror or str(exc)
             raise ScaffoldError(f"cannot write {current}: {reason}; nothing was written") from exc
         raise
+    for _, backup in done:
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                backup.unlink()
     return [path for path, _ in done]
 
 
@@ -283,13 +289,38 @@ def _make_dirs(folder: Path, made: list[Path]) -> None:
         made.append(path)
 
 
-def _undo(done: list[tuple[Path, bytes | None]], made: list[Path]) -> None:
-    for path, previous in reversed(done):
+def _backup(target: Path) -> Path:
+    """A second name for `target`'s current content, to rename back on undo.
+
+    A hard link costs no disk space (a full disk must not stop the undo);
+    where links are not supported, a copy.
+    """
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".nova-bak")
+    os.close(fd)
+    backup = Path(name)
+    try:
+        backup.unlink()
+        try:
+            os.link(target, backup)
+        except OSError:
+            shutil.copy2(target, backup)
+    except BaseException:
         with contextlib.suppress(OSError):
-            if previous is None:
-                path.unlink()
+            backup.unlink()
+        raise
+    return backup
+
+
+def _undo(done: list[tuple[Path, Path | None]], made: list[Path]) -> None:
+    for path, backup in reversed(done):
+        with contextlib.suppress(OSError):
+            if backup is None:
+                path.unlink(missing_ok=True)
             else:
-                write_atomic(path, previous)
+                os.replace(backup, path)
+                # Renaming a link onto its own file is a no-op (POSIX): the
+                # file was never replaced, and the backup name must go too.
+                backup.unlink(missing_ok=True)
     for folder in reversed(made):
         with contextlib.suppress(OSError):
             folder.rmdir()

@@ -1,0 +1,267 @@
+"""`nova gen`: each kind's files and routes, the plan, --dry-run, --force, --no-route, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from nova_cli.cli.output import CliError
+from tests.cli.conftest import read_only, snapshot
+
+ROUTER = "myapp/router.py"
+
+
+def router(root) -> str:
+    return (root / ROUTER).read_text()
+
+
+def test_controller_files_routes_and_plan(nova, app_root):
+    result = nova("gen", "controller", "users", "--actions", "index,show,stats", cwd=app_root)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "    create  myapp/controllers/users_controller.py\n"
+        "    create  tests/test_users_controller.py\n"
+        "    inject  myapp/router.py  (3 routes)\n"
+    )
+    source = router(app_root)
+    assert "from myapp.controllers import main_controller, users_controller\n" in source
+    assert '("/users", users_controller.index, {"methods": ["get"]}),' in source
+    assert '("/users/:id", users_controller.show, {"methods": ["get"]}),' in source
+    assert '("/users/stats", users_controller.stats, {"methods": ["get"]}),' in source
+    controller = (app_root / "myapp/controllers/users_controller.py").read_text()
+    for action in ("index", "show", "stats"):
+        assert f"\ndef {action}(req):\n" in controller
+    assert "pytest tests/test_users_controller.py" in result.output
+
+
+def test_ws_handler_echo_and_chat(nova, app_root):
+    assert nova("gen", "ws-handler", "chat", cwd=app_root).exit_code == 0
+    echo = (app_root / "myapp/controllers/chat_ws_handler.py").read_text()
+    assert 'return ("reply", ("text", "Echo: " + msg), state)' in echo
+    assert "pubsub" not in echo
+    assert (app_root / "tests/test_chat_ws_handler.py").is_file()
+    assert '("/chat", chat_ws_handler, {"protocol": "ws"}),' in router(app_root)
+
+    assert nova("gen", "ws-handler", "room", "--pubsub", "lobby", cwd=app_root).exit_code == 0
+    chat = (app_root / "myapp/controllers/room_ws_handler.py").read_text()
+    assert "from nova_cli import pubsub\n" in chat
+    assert 'pubsub.join("lobby")' in chat
+    assert 'pubsub.broadcast("lobby", "message", msg)' in chat
+    assert 'case ("nova_pubsub", "lobby", _sender, "message", msg):' in chat
+    assert '("/room", room_ws_handler, {"protocol": "ws"}),' in router(app_root)
+
+
+def test_fallback_has_no_route(nova, app_root):
+    before = router(app_root)
+    result = nova("gen", "fallback", "oops", cwd=app_root)
+    assert result.exit_code == 0, result.output
+    source = (app_root / "myapp/controllers/oops_fallback.py").read_text()
+    assert "\ndef resolve(req, invalid_return):\n" in source
+    assert (app_root / "tests/test_oops_fallback.py").is_file()
+    assert router(app_root) == before
+    assert "fallback_controller = oops_fallback" in result.output
+
+
+def test_handler_is_registered_by_the_app_package(nova, app_root):
+    result = nova("gen", "handler", "xml", cwd=app_root)
+    assert result.exit_code == 0, result.output
+    assert "    create  myapp/handlers/__init__.py\n" in result.output
+    handler = (app_root / "myapp/handlers/xml_handler.py").read_text()
+    assert "\ndef handle(status_code, extra_headers, payload):\n" in handler
+    assert 'MEDIA_TYPE = "application/xml"' in handler
+    init = (app_root / "myapp/__init__.py").read_text()
+    assert "from nova_cli.handlers import register_handler\n" in init
+    assert "from nova_cli import handlers" not in init
+    assert 'register_handler("xml", xml_handler.handle)\n' in init
+    # a second handler keeps the package's handlers/__init__.py and joins the imports
+    (app_root / "myapp/handlers/__init__.py").write_text('"""My handlers."""\n')
+    result = nova("gen", "handler", "csv", cwd=app_root)
+    assert "     exist  myapp/handlers/__init__.py\n" in result.output
+    assert (app_root / "myapp/handlers/__init__.py").read_text() == '"""My handlers."""\n'
+    assert 'MEDIA_TYPE = "text/csv"' in (app_root / "myapp/handlers/csv_handler.py").read_text()
+    init = (app_root / "myapp/__init__.py").read_text()
+    assert "from myapp.handlers import csv_handler, xml_handler\n" in init
+
+
+def test_a_built_in_handler_name_is_refused(nova, app_root):
+    result = nova("gen", "handler", "json", cwd=app_root)
+    assert "'json' is a built-in return handler" in str(result.exception)
+
+
+def test_resource_routes(nova, app_root):
+    result = nova("gen", "resource", "books", cwd=app_root)
+    assert result.exit_code == 0, result.output
+    assert "inject  myapp/router.py  (5 routes)" in result.output
+    source = router(app_root)
+    for line in (
+        '("/books", books_controller.list, {"methods": ["get"]}),',
+        '("/books", books_controller.create, {"methods": ["post"]}),',
+        '("/books/:id", books_controller.show, {"methods": ["get"]}),',
+        '("/books/:id", books_controller.update, {"methods": ["put"]}),',
+        '("/books/:id", books_controller.delete, {"methods": ["delete"]}),',
+    ):
+        assert line in source
+    assert "warning" not in result.output  # the app decodes JSON bodies
+
+
+def test_resource_warns_when_json_bodies_are_not_decoded(nova, app_root):
+    pyproject = app_root / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text("\n".join(line for line in text.splitlines() if "plugins" not in line))
+    result = nova("gen", "resource", "books", cwd=app_root)
+    assert result.exit_code == 0
+    assert "warning: the resource reads req.json" in result.output
+
+
+def test_running_twice_is_identical_and_adds_no_route(nova, app_root):
+    nova("gen", "resource", "books", cwd=app_root)
+    once = snapshot(app_root)
+    for extra in ([], ["--force"]):
+        result = nova("gen", "resource", "books", *extra, cwd=app_root)
+        assert result.exit_code == 0, result.output
+        assert " identical  myapp/router.py  (routes already there)" in result.output
+        assert snapshot(app_root) == once
+    assert router(app_root).count("books_controller.list") == 1
+
+
+def test_from_a_subdirectory(nova, app_root):
+    result = nova("gen", "controller", "users", cwd=app_root / "myapp" / "controllers")
+    assert result.exit_code == 0, result.output
+    assert (app_root / "myapp/controllers/users_controller.py").is_file()
+
+
+def test_directory_option(nova, app_root, tmp_path):
+    result = nova("gen", "fallback", "oops", "-C", str(app_root), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (app_root / "myapp/controllers/oops_fallback.py").is_file()
+
+
+def test_dry_run_writes_nothing(nova, app_root):
+    before = snapshot(app_root)
+    result = nova("gen", "resource", "books", "--dry-run", cwd=app_root)
+    assert result.exit_code == 0
+    assert "    inject  myapp/router.py  (5 routes)" in result.output
+    assert "dry run: nothing written" in result.output
+    assert snapshot(app_root) == before
+
+
+def test_an_existing_file_is_a_conflict_and_nothing_is_written(nova, app_root):
+    mine = app_root / "tests/test_users_controller.py"
+    mine.write_text("# my own test\n")
+    before = snapshot(app_root)
+    result = nova("gen", "controller", "users", cwd=app_root)
+    assert result.exit_code == 1
+    assert "  conflict  tests/test_users_controller.py\n" in result.output
+    assert "1 conflict (tests/test_users_controller.py); nothing written" in str(result.exception)
+    assert "--force" in str(result.exception)
+    assert snapshot(app_root) == before
+
+    result = nova("gen", "controller", "users", "--force", cwd=app_root)
+    assert result.exit_code == 0
+    assert "     force  tests/test_users_controller.py\n" in result.output
+    assert mine.read_text() != "# my own test\n"
+
+
+def test_a_path_already_routed_elsewhere_is_a_conflict(nova, app_root):
+    (app_root / ROUTER).write_text(
+        router(app_root).replace('("/heartbeat",', '("/users", main_controller.index, {}),\n'
+                                 '                ("/heartbeat",')
+    )  # fmt: skip
+    before = snapshot(app_root)
+    result = nova("gen", "controller", "users", "--actions", "index,show", cwd=app_root)
+    assert result.exit_code == 1
+    assert "conflict  myapp/router.py  (/users is already routed by" in result.output
+    assert snapshot(app_root) == before
+    # --force writes the rest and leaves the taken path alone
+    result = nova("gen", "controller", "users", "--actions", "index,show", "--force", cwd=app_root)
+    assert result.exit_code == 0
+    assert "warning: /users is already routed by" in result.output
+    assert "users_controller.index" not in router(app_root)
+    assert '("/users/:id", users_controller.show' in router(app_root)
+
+
+def test_no_route_prints_the_snippet(nova, app_root):
+    before = router(app_root)
+    result = nova("gen", "ws-handler", "chat", "--no-route", cwd=app_root)
+    assert result.exit_code == 0
+    assert "      skip  myapp/router.py  (--no-route" in result.output
+    assert "    from myapp.controllers import chat_ws_handler\n" in result.output
+    assert '    ("/chat", chat_ws_handler, {"protocol": "ws"}),\n' in result.output
+    assert router(app_root) == before
+    assert (app_root / "myapp/controllers/chat_ws_handler.py").is_file()
+
+
+def test_a_router_built_dynamically_gets_the_snippet_and_a_warning(nova, app_root):
+    (app_root / ROUTER).write_text(
+        "from myapp.controllers import main_controller\n\n"
+        "ROUTES = [('/', main_controller.index, {'methods': ['get']})]\n\n\n"
+        "def routes(environment):\n"
+        "    return [{'prefix': p, 'routes': ROUTES} for p in ('', '/v1')]\n"
+    )
+    before = router(app_root)
+    result = nova("gen", "controller", "users", cwd=app_root)
+    assert result.exit_code == 0, result.output
+    assert "    manual  myapp/router.py  (cannot edit it safely)" in result.output
+    assert "warning: routes() returns `[{'prefix': p, 'routes': ROUTES} for p in" in result.output
+    assert "built dynamically" in result.output
+    assert '    ("/users", users_controller.index, {"methods": ["get"]}),' in result.output
+    assert router(app_root) == before
+    assert (app_root / "myapp/controllers/users_controller.py").is_file()
+
+
+def test_outside_an_app(nova, tmp_path):
+    result = nova("gen", "controller", "users", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, CliError)
+    assert "no Nova app in" in str(result.exception)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["controller", "Users"], "'Users' is not a valid controller name"),
+        (["controller", "users_controller"], "leave out the '_controller' suffix"),
+        (["controller", "users", "--actions", "index,class"], "'class' is not a valid action"),
+        (["controller", "users", "--actions", "show,show"], "action 'show' is given twice"),
+        (["controller", "users", "--actions", ","], "--actions names no action"),
+        (["ws-handler", "chat-room"], "not a valid WebSocket handler name"),
+        (["ws-handler", "chat", "--pubsub", "a b"], "'a b' is not a valid channel name"),
+        (["resource", "my books"], "not a valid resource name"),
+    ],
+)
+def test_invalid_names(nova, app_root, args, message):
+    before = snapshot(app_root)
+    result = nova("gen", *args, cwd=app_root)
+    assert result.exit_code == 1
+    assert message in str(result.exception)
+    assert snapshot(app_root) == before
+
+
+def test_a_read_only_directory(nova, app_root):
+    before = snapshot(app_root)
+    with read_only(app_root / "tests"):
+        result = nova("gen", "controller", "users", cwd=app_root)
+    assert result.exit_code == 1
+    message = str(result.exception)
+    assert message.startswith("cannot write ") and message.endswith("nothing was written")
+    assert snapshot(app_root) == before
+
+
+def test_an_interrupted_generation_leaves_no_half_written_files(nova, app_root, monkeypatch):
+    from nova_cli import scaffold
+
+    real, calls = scaffold.write_atomic, []
+
+    def interrupted(target, content, mode=None):
+        calls.append(target)
+        if len(calls) == 3:  # the module and its test are written; now the router edit
+            raise KeyboardInterrupt
+        real(target, content, mode)
+
+    monkeypatch.setattr(scaffold, "write_atomic", interrupted)
+    before = snapshot(app_root)
+    result = nova("gen", "resource", "books", cwd=app_root)
+    assert result.exit_code == 130  # click turns the interrupt into "Aborted!"
+    written = ["books_controller.py", "test_books_controller.py", "router.py"]
+    assert [p.name for p in calls] == written
+    assert snapshot(app_root) == before
