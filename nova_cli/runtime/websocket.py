@@ -211,7 +211,7 @@ class Connection(process.Process):
         if stop.code is not None and not self._closed:
             with contextlib.suppress(Exception):
                 # A client too slow to read may never take the close frame.
-                await asyncio.wait_for(self._close(stop.code, stop.text), 2.0)
+                await asyncio.wait_for(self._close(stop.code, stop.text), 5.0)
         terminate = getattr(self.handler, "terminate", None)
         if callable(terminate):
             try:

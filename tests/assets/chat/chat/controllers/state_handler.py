@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 
 from nova_cli import process, pubsub
 
@@ -20,7 +21,11 @@ def init(state):
 
 async def websocket_init(state):
     state["pid"] = str(process.self())
-    return ("reply", ("text", json.dumps({"hello": state["pid"], "auth": state.get("auth_data")})), state)
+    return (
+        "reply",
+        ("text", json.dumps({"hello": state["pid"], "auth": state.get("auth_data")})),
+        state,
+    )
 
 
 async def websocket_handle(frame, state):
@@ -68,3 +73,8 @@ def websocket_info(info, state):
 
 def terminate(reason, req, state):
     terminated.append(reason)
+    # Tests read what terminate saw from a file, since the server is another process.
+    log = os.environ.get("CHAT_TERMINATE_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{state.get('room')} {reason!r}\n")
