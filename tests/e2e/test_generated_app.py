@@ -1,0 +1,162 @@
+"""A user's first session, for real: a fresh virtualenv with nova-cli installed from
+this checkout, `nova new myapp`, every `nova gen` kind, the app's own tests, then
+`nova serve` with real HTTP and WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.support.servers import free_port, spawn
+
+REPO = Path(__file__).resolve().parents[2]
+GENERATORS = [
+    ["controller", "users", "--actions", "index,show,stats"],
+    ["ws-handler", "chat"],
+    ["ws-handler", "room", "--pubsub", "lobby"],
+    ["fallback", "oops"],
+    ["handler", "xml"],
+    ["resource", "books"],
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtualenv with nova-cli (editable, from this checkout), pytest and httpx2."""
+    root = tmp_path_factory.mktemp("venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, timeout=120)
+    pip = [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    for args in (["-e", str(REPO)], ["pytest", "httpx2"]):
+        done = subprocess.run(
+            [*pip, *args], env=_env(root), capture_output=True, text=True, timeout=900
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    return root
+
+
+def _env(venv: Path) -> dict[str, str]:
+    """The environment of a shell with `venv` activated, and nothing of ours."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NOVA_", "PYTEST_", "PYTHON")) and k != "VIRTUAL_ENV"
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        VIRTUAL_ENV=str(venv),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def _run(venv: Path, args: list[str], cwd: Path) -> str:
+    done = subprocess.run(
+        args, cwd=cwd, env=_env(venv), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"{args}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def app(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`nova new myapp` and every generator, run with the venv's `nova`."""
+    home = tmp_path_factory.mktemp("project")
+    nova = str(venv / "bin" / "nova")
+    out = _run(venv, [nova, "new", "myapp"], home)
+    assert "Next steps" in out
+    root = home / "myapp"
+    for args in GENERATORS:
+        _run(venv, [nova, "gen", *args], root / "myapp")  # from inside the app
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(venv: Path, app: Path) -> Iterator[str]:
+    port = free_port()
+    args = [str(venv / "bin" / "nova"), "serve", "--no-reload", "--port", str(port)]
+    with spawn(args, port=port, cwd=app, env=_env(venv), timeout=60) as running:
+        yield running.url
+
+
+def test_nova_is_the_venv_one(venv: Path, app: Path):
+    out = _run(
+        venv, [str(venv / "bin" / "python"), "-c", "import nova_cli; print(nova_cli.__file__)"], app
+    )
+    assert out.strip() == str(REPO / "nova_cli" / "__init__.py")
+
+
+def test_the_generated_tests_pass(venv: Path, app: Path):
+    out = _run(venv, [str(venv / "bin" / "python"), "-m", "pytest", "-q"], app)
+    assert "21 passed" in out, out
+
+
+def test_routes_lists_the_generated_routes(venv: Path, app: Path):
+    rows = json.loads(_run(venv, [str(venv / "bin" / "nova"), "routes", "--json"], app))
+    found = {(",".join(r["methods"]), r["path"], r["target"], r["protocol"]) for r in rows}
+    assert {
+        ("GET", "/", "myapp.controllers.main_controller.index", "http"),
+        ("GET", "/users", "myapp.controllers.users_controller.index", "http"),
+        ("GET", "/users/:id", "myapp.controllers.users_controller.show", "http"),
+        ("GET", "/users/stats", "myapp.controllers.users_controller.stats", "http"),
+        ("", "/chat", "myapp.controllers.chat_ws_handler", "ws"),
+        ("", "/room", "myapp.controllers.room_ws_handler", "ws"),
+        ("GET", "/books", "myapp.controllers.books_controller.list", "http"),
+        ("POST", "/books", "myapp.controllers.books_controller.create", "http"),
+        ("GET", "/books/:id", "myapp.controllers.books_controller.show", "http"),
+        ("PUT", "/books/:id", "myapp.controllers.books_controller.update", "http"),
+        ("DELETE", "/books/:id", "myapp.controllers.books_controller.delete", "http"),
+    } <= found
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_home_page_and_heartbeat(server: str):
+    status, body = _get(server + "/")
+    assert status == 200 and "Hello world!" in body
+    assert _get(server + "/heartbeat")[0] == 200
+    assert _get(server + "/assets/app.css")[0] == 200
+
+
+def test_generated_http_routes(server: str):
+    assert json.loads(_get(server + "/users/7")[1]) == {"action": "show", "id": "7"}
+    request = urllib.request.Request(
+        server + "/books",
+        data=b'{"title": "Dune"}',
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        book = json.loads(response.read())
+    assert book["title"] == "Dune"
+    assert json.loads(_get(f"{server}/books/{book['id']}")[1]) == book
+
+
+def test_the_ws_handler_echoes(server: str):
+    with connect(server.replace("http", "ws") + "/chat", open_timeout=10) as ws:
+        ws.send("Hello Nova!")
+        assert ws.recv(timeout=10) == "Echo: Hello Nova!"
+
+
+def test_the_pubsub_ws_handler_is_a_chat_room(server: str):
+    url = server.replace("http", "ws") + "/room"
+    with connect(url, open_timeout=10) as alice, connect(url, open_timeout=10) as bob:
+        # init (which joins) runs before the upgrade is accepted: both are members now
+        alice.send("hi everyone")
+        assert alice.recv(timeout=10) == "hi everyone"  # the sender is a member too
+        assert bob.recv(timeout=10) == "hi everyone"
