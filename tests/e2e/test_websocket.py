@@ -256,18 +256,22 @@ def test_slow_consumer_is_closed_and_others_are_unaffected() -> None:
 
 def test_shutdown_closes_with_1001_and_calls_terminate(tmp_path: Path) -> None:
     log = tmp_path / "terminate.log"
-    with nova("run", CHAT, env={"CHAT_TERMINATE_LOG": str(log)}) as server:
-        with ws(server, "/state/bye") as conn:
-            conn.recv(timeout=10)
-            server.process.terminate()  # SIGTERM to `nova run`
-            assert closed_code(conn) == 1001
-            server.process.wait(20)
+    with (
+        nova("run", CHAT, env={"CHAT_TERMINATE_LOG": str(log)}) as server,
+        ws(server, "/state/bye") as conn,
+    ):
+        conn.recv(timeout=10)
+        server.process.terminate()  # SIGTERM to `nova run`
+        assert closed_code(conn) == 1001
+        server.process.wait(20)
     assert "bye 'shutdown'" in log.read_text()
 
 
 def test_idle_timeout_closes_a_silent_client() -> None:
-    with uvicorn_app(CHAT, env={"NOVA_WS_IDLE_TIMEOUT": "0.5"}) as server:
-        with ws(server, "/state/idle") as conn:
-            conn.recv(timeout=10)
-            assert closed_code(conn) == 1000
-            assert conn.close_reason == "idle timeout"
+    with (
+        uvicorn_app(CHAT, env={"NOVA_WS_IDLE_TIMEOUT": "0.5"}) as server,
+        ws(server, "/state/idle") as conn,
+    ):
+        conn.recv(timeout=10)
+        assert closed_code(conn) == 1000
+        assert conn.close_reason == "idle timeout"
