@@ -11,6 +11,7 @@ backtracking, and a lookup costs the same with 10 routes or 1,000.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from nova_cli.runtime.routes import WILDCARD, Route, split_path
 
@@ -23,8 +24,9 @@ class _Node:
     wildcard: list[Route] = field(default_factory=list)  # `[...]` routes rooted here
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
+    """The route a request path matched, its bindings and its `[...]` remainder."""
+
     route: Route
     bindings: dict[str, str]
     pathinfo: list[str] | None
@@ -35,8 +37,14 @@ class RouteTree:
 
     def __init__(self, routes: list[Route]) -> None:
         self._root = _Node()
+        # Routes without bindings or wildcards by their exact path: the tree
+        # walk would reach them first anyway (static segments are tried first
+        # at every level), so a request for exactly that path skips the walk.
+        self._exact: dict[str, list[Route]] = {}
         for route in routes:
             self._insert(route)
+            if not route.bindings and route.wildcard_at is None:
+                self._exact.setdefault("/" + "/".join(route.segments), []).append(route)
 
     def _insert(self, route: Route) -> None:
         node = self._root
@@ -57,6 +65,11 @@ class RouteTree:
 
         An empty allow-set with no match means 404; a non-empty one means 405.
         """
+        exact = self._exact.get(path)
+        if exact is not None:
+            for candidate in exact:
+                if not candidate.methods or method in candidate.methods:
+                    return Match(candidate, {}, None), set()
         segments = split_path(path)
         allowed: set[str] = set()
         route = self._walk(self._root, segments, 0, method, allowed)
