@@ -33,7 +33,7 @@ class NovaConfig:
     pubsub: str | None = None  # None: in memory; "redis://host:port/db" across workers
     max_body_size: int = 1024 * 1024  # bytes; larger request bodies get 413
     ws_max_message_size: int = 1024 * 1024  # bytes; larger messages close with 1009
-    ws_idle_timeout: float = 60.0  # seconds without a frame from the client
+    ws_idle_timeout: float = 0.0  # seconds without a frame from the client; 0: off
     ws_queue_messages: int = 1000  # outbound queue bound per connection
     ws_queue_bytes: int = 1024 * 1024
 
