@@ -45,7 +45,9 @@ def register(app: typer.Typer) -> None:
 
 @gen_app.command("controller")
 def controller(
-    name: Annotated[str, typer.Argument(help="e.g. users → controllers/users_controller.py")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="e.g. users → controllers/users_controller.py")
+    ],
     actions: Annotated[
         str, typer.Option("--actions", "-a", help="Comma-separated actions, e.g. index,show.")
     ] = "index",
@@ -63,7 +65,9 @@ def controller(
 
 @gen_app.command("ws-handler")
 def ws_handler(
-    name: Annotated[str, typer.Argument(help="e.g. chat → controllers/chat_ws_handler.py")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="e.g. chat → controllers/chat_ws_handler.py")
+    ],
     pubsub: Annotated[
         str | None,
         typer.Option("--pubsub", metavar="CHANNEL", help="A chat room on this pub/sub channel."),
@@ -79,7 +83,9 @@ def ws_handler(
 
 @gen_app.command("fallback")
 def fallback(
-    name: Annotated[str, typer.Argument(help="e.g. oops → controllers/oops_fallback.py")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="e.g. oops → controllers/oops_fallback.py")
+    ],
     dry_run: DryRun = False,
     force: Force = False,
     directory: Directory = None,
@@ -90,7 +96,9 @@ def fallback(
 
 @gen_app.command("handler")
 def handler(
-    name: Annotated[str, typer.Argument(help='e.g. xml → controllers may return ("xml", ...)')],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help='e.g. xml → controllers may return ("xml", ...)')
+    ],
     dry_run: DryRun = False,
     force: Force = False,
     directory: Directory = None,
@@ -101,7 +109,7 @@ def handler(
 
 @gen_app.command("resource")
 def resource(
-    name: Annotated[str, typer.Argument(help="e.g. books → /books and /books/:id")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="e.g. books → /books and /books/:id")],
     dry_run: DryRun = False,
     force: Force = False,
     no_route: NoRoute = False,

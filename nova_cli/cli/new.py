@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def new(
-    name: Annotated[str, typer.Argument(help="The app's package name, e.g. myapp.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The app's package name, e.g. myapp.")
+    ],
     directory: Annotated[
         Path | None,
         typer.Option("--directory", "-C", help="Create the app here (default: ./NAME)."),
@@ -43,7 +45,7 @@ def new(
     run_plan(
         lambda: plan_app(name, target.absolute(), parse_settings(settings or [])),
         dry_run=dry_run,
-        done=f"Created {name} in {target}. Next steps:",
+        done=f"Created {name} in {_shown(target)}. Next steps:",
     )
 
 
@@ -56,3 +58,7 @@ def parse_settings(items: list[str]) -> dict[str, str]:
             raise CliError(f"--set expects KEY=VALUE, got {item!r}")
         values[key.strip()] = value
     return values
+
+
+def _shown(path: Path) -> str:
+    return str(path) if path.is_absolute() else f"./{path}"
