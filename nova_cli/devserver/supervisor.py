@@ -39,6 +39,13 @@ from nova_cli.devserver.problems import Problem
 from nova_cli.devserver.watcher import ASSET, CODE, CSS, RESTART, Batch, Watcher, WatchScope
 
 GOING_AWAY, SERVICE_RESTART = 1001, 1012
+# A change is applied at once, unless it follows another within BURST_WINDOW:
+# then it waits until QUIET passes without one, so a burst (a formatter, a
+# branch switch, fifty saves in a second) costs one reload, not fifty.
+# watchfiles alone cannot do this: it ends a batch as soon as a step brings
+# no *new* path, and repeated saves of one file are the same path.
+BURST_WINDOW = 0.3
+QUIET = 0.15
 
 
 def say(text: str) -> None:
@@ -107,6 +114,9 @@ class Supervisor:
         self._stoppers: list[threading.Thread] = []
         self.listen: socket.socket | None = None
         self.watcher: Watcher | None = None
+        self._held: Batch | None = None  # changes of a burst, waiting for quiet
+        self._release_at = 0.0
+        self._last_batch = float("-inf")
 
     # -- running --------------------------------------------------------
     def run(self) -> None:
@@ -121,11 +131,18 @@ class Supervisor:
             self.watcher.start()
             self.current = self._spawn()
             while not self._stop.is_set():
+                timeout = 0.25
+                if self._held is not None:
+                    timeout = max(0.0, min(timeout, self._release_at - time.monotonic()))
                 try:
-                    event = self.events.get(timeout=0.25)
+                    event = self.events.get(timeout=timeout)
                 except queue.Empty:
-                    continue
-                self._handle(event)
+                    event = None
+                if event is not None:
+                    self._handle(event)
+                if self._held is not None and time.monotonic() >= self._release_at:
+                    held, self._held = self._held, None
+                    self._on_batch(held)
         finally:
             self._shutdown()
             for sig, handler in previous.items():
@@ -158,11 +175,24 @@ class Supervisor:
     def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
         if kind == "batch":
-            self._on_batch(event[1])
+            self._coalesce(event[1])
         elif kind == "message":
             self._on_message(event[1], event[2])
         elif kind == "exited":
             self._on_exit(event[1])
+
+    def _coalesce(self, batch: Batch) -> None:
+        now = time.monotonic()
+        burst = now - self._last_batch < BURST_WINDOW
+        self._last_batch = now
+        if self._held is not None:
+            self._held.merge(batch)
+        elif burst:
+            self._held = batch
+        else:
+            self._on_batch(batch)
+            return
+        self._release_at = now + QUIET
 
     def _on_batch(self, batch: Batch) -> None:
         assert self.watcher is not None
@@ -247,9 +277,10 @@ class Supervisor:
             self.current = self._spawn()
             self.next = None
         else:
-            self.next = self._spawn()
+            self.next = self._spawn(standby=True)
 
-    def _spawn(self) -> WorkerHandle:
+    def _spawn(self, standby: bool = False) -> WorkerHandle:
+        """Start a worker; with `standby`, one that exits rather than serve an error."""
         assert self.listen is not None
         ours, theirs = socket.socketpair()
         spec = {
@@ -259,6 +290,7 @@ class Supervisor:
             "mode": self.options.reload_mode,
             "grace": self.options.grace,
             "boot": uuid.uuid4().hex[:12],
+            "standby": standby,
             "listen_fd": self.listen.fileno(),
             "control_fd": theirs.fileno(),
         }

@@ -218,6 +218,13 @@ def main() -> None:
     control = socket.socket(fileno=int(spec["control_fd"]))
     worker = DevWorker(spec)
     worker.build()
+    if worker.app is None and spec.get("standby"):
+        # A restart's new worker that cannot load: never take a connection from
+        # the old worker, which goes on serving the last good code.
+        problem = worker.problem.to_dict() if worker.problem else None
+        message = {"op": "ready", "ok": False, "problem": problem}
+        control.sendall((json.dumps(message) + "\n").encode())
+        return
     try:
         import uvicorn
 
