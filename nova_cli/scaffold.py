@@ -265,18 +265,26 @@ def write_atomic(target: Path, content: bytes, mode: int | None = None) -> None:
     """Replace `target` by `content` in one rename: readers see the old or the new file."""
     if target.exists():
         mode = target.stat().st_mode & 0o777  # an overwritten file keeps its permissions
+    else:
+        mode = (mode if mode is not None else 0o666) & ~_umask()  # as open() would
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".nova-tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(content)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, mode if mode is not None else 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0o022)  # reading it means setting it: put it straight back
+    os.umask(current)
+    return current
 
 
 def _make_dirs(folder: Path, made: list[Path]) -> None:

@@ -103,7 +103,12 @@ def test_a_conflict_writes_nothing(tmp_path):
 
 def test_apply_writes_files_and_their_folders(tmp_path):
     plan = Plan(tmp_path / "new", [Step("create", P("a/b/c.txt"), b"hello", 0o640)])
-    assert apply(plan) == [tmp_path / "new/a/b/c.txt"]
+    old = os.umask(0o022)
+    try:
+        written = apply(plan)
+    finally:
+        os.umask(old)
+    assert written == [tmp_path / "new/a/b/c.txt"]
     target = tmp_path / "new/a/b/c.txt"
     assert target.read_bytes() == b"hello"
     assert target.stat().st_mode & 0o777 == 0o640
@@ -223,3 +228,12 @@ def test_bad_settings_are_refused(tmp_path, settings, message):
 
 def test_the_python_running_nova_has_the_stdlib_names():
     assert "json" in sys.stdlib_module_names  # what validate_app_name relies on
+
+
+def test_new_files_follow_the_umask(tmp_path):
+    old = os.umask(0o077)
+    try:
+        apply(Plan(tmp_path, [Step("create", P("secret.txt"), b"x", 0o644)]))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "secret.txt").stat().st_mode & 0o777 == 0o600
