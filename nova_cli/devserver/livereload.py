@@ -230,11 +230,10 @@ def inject(body: bytes, script: str = SCRIPT) -> bytes:
     """`body` with the live-reload script before `</body>` (or at the end)."""
     tag = script.encode()
     for pattern in (_BODY_END, _HTML_END):
-        found = None
-        for found in pattern.finditer(body):  # noqa: B007 - the last match wins
-            pass
-        if found is not None:
-            return body[: found.start()] + tag + body[found.start() :]
+        found = list(pattern.finditer(body))
+        if found:
+            at = found[-1].start()
+            return body[:at] + tag + body[at:]
     return body + tag
 
 

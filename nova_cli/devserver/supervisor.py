@@ -140,9 +140,7 @@ class Supervisor:
                     event = None
                 if event is not None:
                     self._handle(event)
-                if self._held is not None and time.monotonic() >= self._release_at:
-                    held, self._held = self._held, None
-                    self._on_batch(held)
+                self._release(time.monotonic())
         finally:
             self._shutdown()
             for sig, handler in previous.items():
@@ -193,6 +191,12 @@ class Supervisor:
             self._on_batch(batch)
             return
         self._release_at = now + QUIET
+
+    def _release(self, now: float) -> None:
+        """Apply the held changes of a burst once it has been quiet long enough."""
+        if self._held is not None and now >= self._release_at:
+            held, self._held = self._held, None
+            self._on_batch(held)
 
     def _on_batch(self, batch: Batch) -> None:
         assert self.watcher is not None

@@ -1,0 +1,53 @@
+"""Problems: file, line and message of what stopped a reload, from the project's frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nova_cli.devserver.problems import Problem, problem_from_exception, terminal_report
+
+
+def run_file(path: Path) -> BaseException:
+    try:
+        exec(compile(path.read_text(), str(path), "exec"), {})
+    except BaseException as exc:
+        return exc
+    raise AssertionError("no exception")
+
+
+def test_a_syntax_error_points_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "app" / "bad.py"
+    path.parent.mkdir()
+    path.write_text("x = 1\n\ndef f(:\n    pass\n")
+    problem = problem_from_exception(run_file(path), tmp_path)
+    assert (problem.kind, problem.file, problem.line) == ("SyntaxError", "app/bad.py", 3)
+    assert problem.message == "invalid syntax"
+    assert problem.source == [(1, "x = 1"), (2, ""), (3, "def f(:"), (4, "    pass")]
+    assert problem.headline() == "app/bad.py:3: SyntaxError: invalid syntax"
+
+
+def test_a_runtime_error_points_at_the_innermost_project_frame(tmp_path: Path) -> None:
+    path = tmp_path / "boom.py"
+    path.write_text("def inner():\n    raise KeyError('db')\n\ninner()\n")
+    problem = problem_from_exception(run_file(path), tmp_path)
+    assert (problem.kind, problem.file, problem.line) == ("KeyError", "boom.py", 2)
+    assert problem.traceback.startswith("Traceback (project frames):\n")
+    assert "KeyError: 'db'" in problem.traceback
+    assert __file__ not in problem.traceback  # the test's own frame is not the project's
+
+
+def test_without_a_project_frame_the_fallback_is_used(tmp_path: Path) -> None:
+    router = tmp_path / "router.py"
+    router.write_text("def routes(environment):\n    return []\n")
+    problem = problem_from_exception(ValueError("bad entry"), tmp_path, fallback=(router, 1))
+    assert problem.headline() == "router.py:1: ValueError: bad entry"
+    assert problem.traceback == "ValueError: bad entry\n"
+
+
+def test_problems_travel_as_dicts_and_print_as_a_block() -> None:
+    problem = Problem("E", "m", "a.py", 2, "Traceback\n  line\nE: m\n", [(2, "x")])
+    assert Problem.from_dict(problem.to_dict()) == problem
+    assert terminal_report(problem) == (
+        "nova: reload failed: a.py:2: E: m\n    Traceback\n      line\n    E: m"
+    )
+    assert terminal_report(Problem("E", "m")) == "nova: reload failed: E: m"
