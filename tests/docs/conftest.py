@@ -1,0 +1,27 @@
+"""Build apps from the `# file:` code blocks of a docs page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+BLOCK = re.compile(r"```python\n# file: (?P<path>\S+)\n(?P<code>.*?)```", re.S)
+
+
+def app_from_docs(page: str, target: Path) -> Path:
+    """Write every `# file:` block of docs/<page> under target; return the project root."""
+    blocks = BLOCK.findall((DOCS / page).read_text())
+    assert blocks, f"docs/{page} has no '# file:' blocks"
+    packages: set[str] = set()
+    for rel, code in blocks:
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+        packages.add(rel.split("/")[0])
+        for parent in path.relative_to(target).parents:
+            if str(parent) != ".":
+                (target / parent / "__init__.py").touch()
+    (app,) = packages
+    (target / "pyproject.toml").write_text(f'[tool.nova]\napp = "{app}"\n')
+    return target
