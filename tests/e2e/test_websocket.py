@@ -93,6 +93,41 @@ def test_controllers_broadcast_to_the_chat(chat_server: Server) -> None:
             assert [conn.recv(timeout=10), conn.recv(timeout=10)] == ["sync says", "async says"]
 
 
+def test_background_tasks_and_threads_broadcast_too(chat_server: Server) -> None:
+    with ws(chat_server, "/chat") as a:
+        wait_until(lambda: len(members(chat_server)) == 1)
+        r = httpx.post(chat_server.url + "/announce_later", content=b"later")
+        assert r.status_code == 202
+        assert a.recv(timeout=10) == "later"
+        r = httpx.post(chat_server.url + "/announce_thread", content=b"threaded")
+        assert r.status_code == 202
+        assert a.recv(timeout=10) == "threaded"
+
+
+def test_a_class_handler_gets_an_instance_per_connection(chat_server: Server) -> None:
+    with ws(chat_server, "/klass") as one, ws(chat_server, "/klass") as two:
+        one.send("a")
+        one.send("b")
+        assert [one.recv(timeout=10), one.recv(timeout=10)] == ["1/1", "2/2"]
+        two.send("c")
+        assert two.recv(timeout=10) == "1/1"
+
+
+def test_malformed_frames_close_only_that_socket(chat_server: Server) -> None:
+    with ws(chat_server, "/ws") as good:
+        bad = raw_upgrade(chat_server.port, "/ws")
+        with bad:
+            bad.sendall(b"\x81\x05hello")  # a client frame without the mandatory mask
+            assert raw_close_code(bad) == 1002
+        bad = raw_upgrade(chat_server.port, "/ws")
+        with bad:
+            mask = b"\x00\x00\x00\x00"
+            bad.sendall(b"\x81\x82" + mask + b"\xff\xfe")  # a text frame that is not UTF-8
+            assert raw_close_code(bad) == 1007
+        good.send("still fine")
+        assert good.recv(timeout=10) == "Echo: still fine"
+
+
 def test_disconnect_and_leave_remove_members(chat_server: Server) -> None:
     with ws(chat_server, "/chat") as a, ws(chat_server, "/chat") as b:
         wait_until(lambda: len(members(chat_server)) == 2)

@@ -1,6 +1,7 @@
 from chat.controllers import (
     broadcast_controller,
     chat_handler,
+    class_handler,
     echo_handler,
     state_handler,
 )
@@ -25,6 +26,9 @@ def routes(environment):
                 ("/announce", broadcast_controller.announce, {"methods": ["post"]}),
                 ("/announce_async", broadcast_controller.announce_async, {"methods": ["post"]}),
                 ("/members", broadcast_controller.members, {"methods": ["get"]}),
+                ("/announce_later", broadcast_controller.announce_later, {"methods": ["post"]}),
+                ("/announce_thread", broadcast_controller.announce_from_thread, {}),
+                ("/klass", class_handler.Counter, {"protocol": "ws"}),
             ],
         },
         {

@@ -1,3 +1,6 @@
+import asyncio
+import threading
+
 from nova_cli import pubsub
 
 
@@ -13,3 +16,28 @@ async def announce_async(req):
 
 def members(req):
     return ("json", {"members": [str(p) for p in pubsub.get_members("chat")]})
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def announce_later(req):
+    """Broadcast from a background task, after the response is sent."""
+    text = req.body.decode()
+
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        pubsub.broadcast("chat", "message", text)
+
+    task = asyncio.create_task(later())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return ("status", 202)
+
+
+def announce_from_thread(req):
+    """Broadcast from a thread the controller starts."""
+    thread = threading.Thread(target=pubsub.broadcast, args=("chat", "message", req.body.decode()))
+    thread.start()
+    thread.join()
+    return ("status", 202)
