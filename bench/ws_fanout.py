@@ -37,8 +37,17 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.servers import free_port, spawn  # noqa: E402
 
-UVICORN_FLAGS = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log",
-                 "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
+UVICORN_FLAGS = [
+    "--host",
+    "127.0.0.1",
+    "--log-level",
+    "warning",
+    "--no-access-log",
+    "--ws",
+    "websockets-sansio",
+    "--ws-per-message-deflate",
+    "false",
+]
 
 
 def server_command(kind: str, port: int) -> tuple[list[str], dict[str, str]]:
@@ -101,15 +110,23 @@ class Receiver(asyncio.Protocol):
                 length, start = int.from_bytes(buf[2:4], "big"), 4
             if len(buf) < start + length:
                 break
-            payload, opcode = buf[start:start + length], buf[0] & 0x0F
-            buf = buf[start + length:]
+            payload, opcode = buf[start : start + length], buf[0] & 0x0F
+            buf = buf[start + length :]
             if opcode == 1:
                 self.sink.append(now - float(payload.split(b":", 1)[1]))
         self.buf = buf
 
 
-def client_main(port: int, path: str, count: int, ready: object, go: object, out: object,
-                expected: int, timeout: float) -> None:
+def client_main(
+    port: int,
+    path: str,
+    count: int,
+    ready: object,
+    go: object,
+    out: object,
+    expected: int,
+    timeout: float,
+) -> None:
     try:
         import uvloop
 
@@ -126,7 +143,8 @@ async def _clients(port, path, count, ready, go, out, expected, timeout):  # typ
     for _ in range(count):
         upgraded = loop.create_future()
         transport, _ = await loop.create_connection(
-            lambda f=upgraded: Receiver(path, f, sink), "127.0.0.1", port)
+            lambda f=upgraded: Receiver(path, f, sink), "127.0.0.1", port
+        )
         await upgraded
         transports.append(transport)
     ready.put(count)
@@ -167,11 +185,18 @@ def run_once(kind: str, clients: int, args: argparse.Namespace) -> dict[str, flo
         before = rss_kb(server.process.pid)
         ctx = multiprocessing.get_context("spawn")
         ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-        shares = [clients // args.procs + (1 if i < clients % args.procs else 0)
-                  for i in range(args.procs)]
-        procs = [ctx.Process(target=client_main,
-                             args=(port, "/chat", n, ready, go, out, args.messages, args.timeout))
-                 for n in shares if n]
+        shares = [
+            clients // args.procs + (1 if i < clients % args.procs else 0)
+            for i in range(args.procs)
+        ]
+        procs = [
+            ctx.Process(
+                target=client_main,
+                args=(port, "/chat", n, ready, go, out, args.messages, args.timeout),
+            )
+            for n in shares
+            if n
+        ]
         for p in procs:
             p.start()
         for _ in procs:
@@ -189,9 +214,13 @@ def run_once(kind: str, clients: int, args: argparse.Namespace) -> dict[str, flo
     expected = clients * args.messages
     received = sum(r["received"] for r in results)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return {"p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "loss": expected - received,
-            "kb_per_conn": (after - before) / clients,
-            "cpu_us_per_delivery": cpu / max(1, received) * 1e6}
+    return {
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "loss": expected - received,
+        "kb_per_conn": (after - before) / clients,
+        "cpu_us_per_delivery": cpu / max(1, received) * 1e6,
+    }
 
 
 def main() -> None:
@@ -203,22 +232,35 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus; "
-          f"{args.messages} messages every {args.interval * 1000:.0f} ms")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus; "
+        f"{args.messages} messages every {args.interval * 1000:.0f} ms"
+    )
     for clients in [int(c) for c in args.clients.split(",")]:
         runs: dict[str, list[dict[str, float]]] = {"nova": [], "starlette": []}
         for _ in range(args.rounds):
             for kind in ("nova", "starlette"):
                 result = run_once(kind, clients, args)
                 runs[kind].append(result)
-                print(f"{clients:>5} clients {kind:<9} p50 {result['p50_ms']:7.1f} ms  "
-                      f"p99 {result['p99_ms']:7.1f} ms  loss {result['loss']:>4}  "
-                      f"rss/conn {result['kb_per_conn']:5.1f} KB  "
-                      f"server cpu {result['cpu_us_per_delivery']:5.1f} µs/delivery", flush=True)
+                print(
+                    f"{clients:>5} clients {kind:<9} p50 {result['p50_ms']:7.1f} ms  "
+                    f"p99 {result['p99_ms']:7.1f} ms  loss {result['loss']:>4}  "
+                    f"rss/conn {result['kb_per_conn']:5.1f} KB  "
+                    f"server cpu {result['cpu_us_per_delivery']:5.1f} µs/delivery",
+                    flush=True,
+                )
         med = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in runs.items()}
         ratio = med["nova"]["p99_ms"] / med["starlette"]["p99_ms"]
-        print(json.dumps({"clients": clients, "nova": med["nova"],
-                          "starlette": med["starlette"], "p99_ratio_nova_to_starlette": ratio}))
+        print(
+            json.dumps(
+                {
+                    "clients": clients,
+                    "nova": med["nova"],
+                    "starlette": med["starlette"],
+                    "p99_ratio_nova_to_starlette": ratio,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":
