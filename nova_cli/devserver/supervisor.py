@@ -46,6 +46,7 @@ GOING_AWAY, SERVICE_RESTART = 1001, 1012
 # no *new* path, and repeated saves of one file are the same path.
 BURST_WINDOW = 0.3
 QUIET = 0.15
+HANDOVER_SECONDS = 2.0  # how long a new worker waits for the old one to stop accepting
 
 
 def say(text: str) -> None:
@@ -117,6 +118,8 @@ class Supervisor:
         self._held: Batch | None = None  # changes of a burst, waiting for quiet
         self._release_at = 0.0
         self._last_batch = float("-inf")
+        # (old, new, deadline): the new worker serves once the old one stopped accepting.
+        self._handover: tuple[WorkerHandle, WorkerHandle, float] | None = None
 
     # -- running --------------------------------------------------------
     def run(self) -> None:
@@ -140,7 +143,7 @@ class Supervisor:
                     event = None
                 if event is not None:
                     self._handle(event)
-                self._release(time.monotonic())
+                self._tick(time.monotonic())
         finally:
             self._shutdown()
             for sig, handler in previous.items():
@@ -192,6 +195,12 @@ class Supervisor:
             return
         self._release_at = now + QUIET
 
+    def _tick(self, now: float) -> None:
+        """What is due by `now`: a burst's held changes, an overdue handover."""
+        self._release(now)
+        if self._handover is not None and now >= self._handover[2]:
+            self._hand_over()  # the old worker did not say it stopped accepting: go on
+
     def _release(self, now: float) -> None:
         """Apply the held changes of a burst once it has been quiet long enough."""
         if self._held is not None and now >= self._release_at:
@@ -227,37 +236,58 @@ class Supervisor:
 
     def _on_message(self, worker: WorkerHandle, message: dict[str, Any]) -> None:
         op = message.get("op")
-        if op == "ready":
-            worker.ready, worker.ok = True, bool(message.get("ok"))
+        if op == "loaded":  # a restart's new worker built the app, or could not
             problem = message.get("problem")
-            self._on_ready(worker, Problem.from_dict(problem) if problem else None)
+            found = Problem.from_dict(problem) if problem else None
+            self._on_loaded(worker, bool(message.get("ok")), found)
+        elif op == "closed":  # a stopping worker no longer accepts connections
+            if self._handover is not None and self._handover[0] is worker:
+                self._hand_over()
+        elif op == "ready":
+            worker.ready, worker.ok = True, bool(message.get("ok"))
+            if worker is self.current:
+                self.restart_pending = not worker.ok
+                took = time.monotonic() - worker.started
+                say(f"worker {worker.pid} serving (started in {took:.2f} s)")
         elif op == "restart":
             self._restart(str(message.get("reason", "code changed")))
 
-    def _on_ready(self, worker: WorkerHandle, problem: Problem | None) -> None:
-        took = time.monotonic() - worker.started
-        if worker is self.next:
-            old = self.current
-            if worker.ok or old is None:
-                self.current, self.next = worker, None
-                self.restart_pending = not worker.ok
-                say(f"worker {worker.pid} serving (started in {took:.2f} s)")
-                if old is not None:
-                    self._stop_worker(old, SERVICE_RESTART)
+    def _on_loaded(self, worker: WorkerHandle, ok: bool, problem: Problem | None) -> None:
+        """Blue/green: a new worker that loaded takes over; one that did not, never serves."""
+        if worker is not self.next:
+            return
+        old, self.next = self.current, None
+        if not ok:
+            self.restart_pending = True
+            self._stop_worker(worker, SERVICE_RESTART)  # it is exiting by itself
+            if old is None:
+                self.current = self._spawn()  # someone must answer, if only with the error
             else:
-                self.next = None
-                self.restart_pending = True
-                self._stop_worker(worker, SERVICE_RESTART)
                 if problem is not None:
                     old.send({"op": "problem", "problem": problem.to_dict()})
                 say(f"the new worker could not load the app; worker {old.pid} keeps serving")
-        elif worker is self.current:
-            self.restart_pending = not worker.ok
-            say(f"worker {worker.pid} serving (started in {took:.2f} s)")
+            return
+        self.current, self.restart_pending = worker, False
+        if old is None:
+            worker.send({"op": "serve"})
+            return
+        # The old worker stops accepting first, then the new one starts: never both
+        # at once (connections wait in the backlog for that moment), so a client
+        # that saw the new code never reaches the old one again.
+        self._handover = (old, worker, time.monotonic() + HANDOVER_SECONDS)
+        self._stop_worker(old, SERVICE_RESTART)
+
+    def _hand_over(self) -> None:
+        if self._handover is not None:
+            _old, new, _deadline = self._handover
+            self._handover = None
+            new.send({"op": "serve"})
 
     def _on_exit(self, worker: WorkerHandle) -> None:
         code = worker.process.wait()
         if worker.stopping:
+            if self._handover is not None and self._handover[0] is worker:
+                self._hand_over()
             return
         if worker is self.next:
             self.next = None

@@ -131,15 +131,23 @@ class DevWorker:
                 self.stop(SERVICE_RESTART)
                 return
             message = json.loads(line)
-            op = message.get("op")
-            if op == "changes":
-                self._changes.put_nowait(message)
-            elif op == "problem":
-                self.show_problem(Problem.from_dict(message["problem"]))
-            elif op == "stop":
-                self.stop(int(message.get("code", SERVICE_RESTART)))
+            self.dispatch(message)
+            if message.get("op") == "stop":
+                await self._tell({"op": "closed"})
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        """Act on one message from the supervisor."""
+        op = message.get("op")
+        if op == "changes":
+            self._changes.put_nowait(message)
+        elif op == "problem":
+            self.show_problem(Problem.from_dict(message["problem"]))
+        elif op == "stop":
+            self.stop(int(message.get("code", SERVICE_RESTART)))
 
     def stop(self, code: int) -> None:
+        for listener in getattr(self.server, "servers", []):
+            listener.close()  # stop accepting now: the next worker takes over
         self.server.close_code = code
         self.hub.close()
         self.server.should_exit = True
@@ -184,6 +192,18 @@ class DevWorker:
             self.hub.publish("css")
 
 
+def _read_line(control: socket.socket) -> dict[str, Any]:
+    """One control message, read before the event loop runs (byte by byte, so
+    that nothing after the newline is taken from the stream reader later)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = control.recv(1)
+        if not chunk:
+            return {}
+        data += chunk
+    return dict(json.loads(data))
+
+
 def _dev_server_class() -> type:
     from nova_cli.runtime.server import NovaServer
 
@@ -218,13 +238,19 @@ def main() -> None:
     control = socket.socket(fileno=int(spec["control_fd"]))
     worker = DevWorker(spec)
     worker.build()
-    if worker.app is None and spec.get("standby"):
-        # A restart's new worker that cannot load: never take a connection from
-        # the old worker, which goes on serving the last good code.
+    if spec.get("standby"):
+        # A restart's new worker: say whether the app loaded, then wait for the
+        # old worker to stop accepting.  One that cannot load never takes a
+        # connection; the old worker goes on serving the last good code.
         problem = worker.problem.to_dict() if worker.problem else None
-        message = {"op": "ready", "ok": False, "problem": problem}
+        message = {"op": "loaded", "ok": worker.app is not None, "problem": problem}
         control.sendall((json.dumps(message) + "\n").encode())
-        return
+        if worker.app is None:
+            return
+        while (message := _read_line(control)).get("op") != "serve":
+            if message.get("op") in (None, "stop"):
+                return
+            worker.dispatch(message)  # changes made meanwhile: applied once serving
     try:
         import uvicorn
 

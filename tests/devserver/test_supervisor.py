@@ -101,21 +101,35 @@ def test_a_burst_is_held_until_it_is_quiet(
     assert len(sent) == 3
 
 
-def test_blue_green_promotes_a_good_worker_and_keeps_the_old_one_otherwise(
+def test_blue_green_hands_over_to_a_good_worker_and_keeps_the_old_one_otherwise(
     sup: Supervisor,
 ) -> None:
     old, new = sup.current, FakeWorker(2)
     sup.next = new
-    new.ok = True
-    sup._on_ready(new, None)
+    sup._on_message(new, {"op": "loaded", "ok": True, "problem": None})
     assert (sup.current, sup.next) == (new, None)
     assert sup.stopped == [(1, SERVICE_RESTART)]
+    assert new.sent == []  # not before the old worker stopped accepting
+    sup._on_message(old, {"op": "closed"})
+    assert new.sent == [{"op": "serve"}]
 
     broken = FakeWorker(3)
     sup.next = broken
     problem = Problem("ConfigError", "unknown key", "pyproject.toml")
-    sup._on_ready(broken, problem)
+    sup._on_message(broken, {"op": "loaded", "ok": False, "problem": problem.to_dict()})
     assert sup.current is new and sup.next is None and sup.restart_pending
     assert sup.stopped[-1] == (3, SERVICE_RESTART)
-    assert new.sent == [{"op": "problem", "problem": problem.to_dict()}]
-    assert old is not None
+    assert broken.sent == []  # it never serves
+    assert new.sent[-1] == {"op": "problem", "problem": problem.to_dict()}
+
+
+def test_a_handover_does_not_wait_forever_for_the_old_worker(sup: Supervisor) -> None:
+    new = FakeWorker(2)
+    sup.next = new
+    sup._on_message(new, {"op": "loaded", "ok": True, "problem": None})
+    assert sup._handover is not None
+    deadline = sup._handover[2]
+    sup._tick(deadline - 0.01)
+    assert new.sent == []
+    sup._tick(deadline)
+    assert new.sent == [{"op": "serve"}] and sup._handover is None

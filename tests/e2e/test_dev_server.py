@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.support.servers import Server, nova
@@ -222,6 +222,27 @@ def test_broken_code_keeps_the_last_good_code_and_shows_the_error(
         assert get(server, "/users/1").json() == {"id": "1", "method": "GET", "v": 1}
         edit(controller(app_root), '"v": 1}', '"v": 2}')  # and reloading goes on
         wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET", "v": 2}), server)
+
+
+def test_code_broken_at_start_is_served_as_the_error_until_fixed(app_root: Path) -> None:
+    path = controller(app_root)
+    good = path.read_text()
+    path.write_text(good + "\n\ndef broken(req:\n    return 1\n")
+    with dev_server(app_root) as server:
+        page = wait_until(lambda: _error_page(server), server)
+        assert "SyntaxError" in page.text and "main_controller.py" in page.text
+        r = get(server, "/users/1")
+        assert r.status_code == 500
+        assert r.json()["message"].startswith("the app did not load: demo/controllers/")
+        with pytest.raises(InvalidStatus):
+            ws(server, "/counter").close()
+        assert "the app did not load" in server.output()
+
+        path.write_text(good)
+        wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET"}), server)
+        assert "starting a new worker" in server.output()
+        with ws(server, "/counter") as conn:
+            assert ask(conn, "x") == "v1:1"
 
 
 def _error_page(server: Server) -> httpx.Response | None:
