@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import CodeType, ModuleType
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from nova_cli.devserver.modgraph import ModuleGraph, module_path
@@ -137,6 +137,8 @@ class Reloader:
             self._rollback(saved, modules, dropped, before)
             return self._failed(exc, started)
         self.router.table = table
+        for name in ordered:
+            _carry_over_classes(saved[name], vars(modules[name]), name)
         self._pending.clear()
         return Outcome(
             "ok",
@@ -214,6 +216,33 @@ def _compile(module: ModuleType) -> CodeType:
     source = path.read_bytes()
     linecache.checkcache(str(path))  # tracebacks show the new lines
     return compile(source, str(path), "exec", dont_inherit=True)
+
+
+_CLASS_KEYS_KEPT = {"__dict__", "__weakref__", "__module__", "__qualname__"}
+
+
+def _carry_over_classes(old: dict[str, Any], new: dict[str, Any], module: str) -> None:
+    """Give each class of the old code the methods of its new version.
+
+    Re-executing a module binds its class names to new class objects, but
+    instances made before (a class-based WebSocket handler: one instance per
+    open connection) keep the old class.  Copying the new methods onto the old
+    class object makes their next call run the new code, as for a module.
+    """
+    for key, before in old.items():
+        after = new.get(key)
+        if not (isinstance(before, type) and isinstance(after, type)) or before is after:
+            continue
+        if before.__module__ != module or before.__qualname__ != after.__qualname__:
+            continue
+        for attr, value in vars(after).items():
+            if attr in _CLASS_KEYS_KEPT:
+                continue
+            if isinstance(value, FunctionType | classmethod | staticmethod | property):
+                try:
+                    setattr(before, attr, value)
+                except (AttributeError, TypeError):
+                    continue
 
 
 def _drop(name: str, module: ModuleType | None) -> None:

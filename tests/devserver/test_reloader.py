@@ -44,6 +44,11 @@ def greet():
 WS = """
 def websocket_handle(frame, state):
     return ("reply", ("text", "v1"), state)
+
+
+class Counter:
+    def websocket_handle(self, frame, state):
+        return ("reply", ("text", "class v1"), state)
 """
 
 
@@ -127,6 +132,17 @@ def test_an_open_ws_handler_module_runs_the_new_code(app: App) -> None:
     assert app.reloader.apply([app.path("controllers/counter_ws.py")]).status == "ok"
     # What a live connection holds is the module: its next callback is the new one.
     assert handler.websocket_handle(("text", "x"), {}) == ("reply", ("text", "v2"), {})
+
+
+def test_open_class_handler_instances_run_the_new_methods(app: App) -> None:
+    module = app.module("controllers/counter_ws.py")
+    old_class = module.Counter
+    connection = old_class()  # one instance per open connection
+    app.edit("controllers/counter_ws.py", '"class v1"', '"class v2"')
+    assert app.reloader.apply([app.path("controllers/counter_ws.py")]).status == "ok"
+    assert module.Counter is not old_class  # new connections get the new class
+    assert connection.websocket_handle(None, {})[1] == ("text", "class v2")
+    assert module.Counter().websocket_handle(None, {})[1] == ("text", "class v2")
 
 
 def test_importers_of_a_changed_module_are_reloaded_after_it(app: App) -> None:

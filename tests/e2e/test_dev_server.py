@@ -47,6 +47,18 @@ async def websocket_handle(frame, state):
             state["count"] += 1
             return ("reply", ("text", f"{PREFIX}:{state['count']}"), state)
     return ("ok", state)
+
+
+class Counter:
+    """The same, written as a class: one instance per connection."""
+
+    def init(self, state):
+        state["count"] = 0
+        return ("ok", state)
+
+    def websocket_handle(self, frame, state):
+        state["count"] += 1
+        return ("reply", ("text", f"class {PREFIX}:{state['count']}"), state)
 '''
 
 EXTRA_ROUTES = """
@@ -57,7 +69,12 @@ _demo_routes = routes
 
 
 def routes(environment):
-    extra = {"routes": [("/counter", counter_ws, {"protocol": "ws"})]}
+    extra = {
+        "routes": [
+            ("/counter", counter_ws, {"protocol": "ws"}),
+            ("/klass", counter_ws.Counter, {"protocol": "ws"}),
+        ]
+    }
     return _demo_routes(environment) + [extra]
 """
 
@@ -151,8 +168,13 @@ def test_a_router_edit_adds_the_route(app_root: Path) -> None:
 
 def test_an_open_websocket_keeps_its_state_and_runs_the_new_code(app_root: Path) -> None:
     handler = app_root / "demo" / "controllers" / "counter_ws.py"
-    with dev_server(app_root) as server, ws(server, "/counter") as conn:
+    with (
+        dev_server(app_root) as server,
+        ws(server, "/counter") as conn,
+        ws(server, "/klass") as klass,
+    ):
         assert [ask(conn, "a"), ask(conn, "b")] == ["v1:1", "v1:2"]
+        assert ask(klass, "a") == "class v1:1"
         reloads = server.output().count("nova: reloaded")
         edit(handler, 'PREFIX = "v1"', 'PREFIX = "v2"')
         edit(handler, "f\"{PREFIX}:{state['count']}\"", "f\"{PREFIX}|{state['count'] * 10}\"")
@@ -160,6 +182,7 @@ def test_an_open_websocket_keeps_its_state_and_runs_the_new_code(app_root: Path)
         # The same socket: the state it had (count 2) and the new code.
         assert ask(conn, "c") == "v2|30"
         assert ask(conn, "d") == "v2|40"
+        assert ask(klass, "b") == "class v2:2"  # a class handler's open instance too
         with ws(server, "/counter") as fresh:
             assert ask(fresh, "x") == "v2|10"
 
