@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import CodeType, FunctionType, ModuleType
+from types import CellType, CodeType, FunctionType, ModuleType
 from typing import Any
 
 from nova_cli.devserver.modgraph import ModuleGraph, module_path
@@ -238,11 +238,35 @@ def _carry_over_classes(old: dict[str, Any], new: dict[str, Any], module: str) -
         for attr, value in vars(after).items():
             if attr in _CLASS_KEYS_KEPT:
                 continue
-            if isinstance(value, FunctionType | classmethod | staticmethod | property):
-                try:
-                    setattr(before, attr, value)
-                except (AttributeError, TypeError):
-                    continue
+            if isinstance(value, FunctionType):
+                value = _bound_to(value, before, after)
+            elif isinstance(value, classmethod | staticmethod):
+                value = type(value)(_bound_to(value.__func__, before, after))
+            elif not isinstance(value, property):
+                continue
+            try:
+                setattr(before, attr, value)
+            except (AttributeError, TypeError):
+                continue
+
+
+def _bound_to(fn: Any, before: type, after: type) -> Any:
+    """`fn` with its zero-argument `super()` cell pointing at the old class."""
+    if not isinstance(fn, FunctionType) or fn.__closure__ is None:
+        return fn
+    names = fn.__code__.co_freevars
+    if "__class__" not in names:
+        return fn
+    cells = tuple(
+        CellType(before) if name == "__class__" and cell.cell_contents is after else cell
+        for name, cell in zip(names, fn.__closure__, strict=True)
+    )
+    copy = FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, cells)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    copy.__qualname__ = fn.__qualname__
+    copy.__doc__ = fn.__doc__
+    copy.__dict__.update(fn.__dict__)
+    return copy
 
 
 def _drop(name: str, module: ModuleType | None) -> None:

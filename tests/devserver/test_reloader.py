@@ -46,9 +46,14 @@ def websocket_handle(frame, state):
     return ("reply", ("text", "v1"), state)
 
 
-class Counter:
+class Base:
+    def tag(self):
+        return "class"
+
+
+class Counter(Base):
     def websocket_handle(self, frame, state):
-        return ("reply", ("text", "class v1"), state)
+        return ("reply", ("text", super().tag() + " v1"), state)
 """
 
 
@@ -138,7 +143,7 @@ def test_open_class_handler_instances_run_the_new_methods(app: App) -> None:
     module = app.module("controllers/counter_ws.py")
     old_class = module.Counter
     connection = old_class()  # one instance per open connection
-    app.edit("controllers/counter_ws.py", '"class v1"', '"class v2"')
+    app.edit("controllers/counter_ws.py", '" v1"', '" v2"')
     assert app.reloader.apply([app.path("controllers/counter_ws.py")]).status == "ok"
     assert module.Counter is not old_class  # new connections get the new class
     assert connection.websocket_handle(None, {})[1] == ("text", "class v2")
