@@ -245,6 +245,8 @@ class Watcher:
     def _run(self) -> None:
         import watchfiles
 
+        polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
+        failures = 0
         while not self._stop.is_set():
             dirs = self.scope.directories()
             self._dirs = set(dirs)
@@ -258,19 +260,28 @@ class Watcher:
                     stop_event=self._stop,
                     rust_timeout=500,
                     raise_interrupt=False,
+                    force_polling=polling,
                 ):
+                    failures = 0
                     batch = self.batch(path for _change, path in changes)
                     if batch:
                         self.on_batch(batch)
                     if batch.rescope:
                         self.scope = WatchScope(self.scope.root, self.scope.app_dir)
                         break  # rebuild the directory list
-            except (FileNotFoundError, OSError) as exc:
-                # A directory went away between the walk and the watch: walk again.
+            except Exception as exc:
+                # Usually a directory that went away between the walk and the
+                # watch: walk again.  If watching itself keeps failing (inotify
+                # limits, some network or container file systems), poll instead.
                 if self._stop.is_set():
                     return
-                self.on_error(f"watcher: {exc}; rescanning")
-                time.sleep(0.1)
+                failures += 1
+                if failures >= 3 and not polling:
+                    polling = True
+                    self.on_error(f"watcher: {exc}; falling back to polling")
+                else:
+                    self.on_error(f"watcher: {exc}; rescanning")
+                time.sleep(0.1 * failures)
 
     def batch(self, raw: Iterable[str]) -> Batch:
         """Turn raw event paths into a Batch; new directories bring their files along."""
