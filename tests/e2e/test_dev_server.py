@@ -61,9 +61,37 @@ class Counter:
         return ("reply", ("text", f"class {PREFIX}:{state['count']}"), state)
 '''
 
+ROOM_HANDLER = '''"""Joins a pub/sub channel in init; relays what is broadcast to it."""
+
+from nova_cli import pubsub
+
+PREFIX = "v1"
+
+
+def init(state):
+    pubsub.join("room")
+    return ("ok", state)
+
+
+def websocket_handle(frame, state):
+    return ("ok", state)
+
+
+def websocket_info(info, state):
+    match info:
+        case ("nova_pubsub", "room", _sender, "message", text):
+            return ("reply", ("text", f"{PREFIX} got {text}"), state)
+    return ("ok", state)
+
+
+def say(req):
+    pubsub.broadcast("room", "message", req.bindings["text"])
+    return ("json", {"members": len(pubsub.get_members("room"))})
+'''
+
 EXTRA_ROUTES = """
 
-from demo.controllers import counter_ws
+from demo.controllers import counter_ws, room_ws
 
 _demo_routes = routes
 
@@ -73,6 +101,8 @@ def routes(environment):
         "routes": [
             ("/counter", counter_ws, {"protocol": "ws"}),
             ("/klass", counter_ws.Counter, {"protocol": "ws"}),
+            ("/room", room_ws, {"protocol": "ws"}),
+            ("/say/:text", room_ws.say, {"methods": ["get"]}),
         ]
     }
     return _demo_routes(environment) + [extra]
@@ -83,6 +113,7 @@ def routes(environment):
 def app_root(demo_root: Path) -> Path:
     """The demo app plus a WebSocket counter at /counter and a virtualenv-looking dir."""
     (demo_root / "demo" / "controllers" / "counter_ws.py").write_text(COUNTER_HANDLER)
+    (demo_root / "demo" / "controllers" / "room_ws.py").write_text(ROOM_HANDLER)
     with (demo_root / "demo" / "router.py").open("a") as router:
         router.write(EXTRA_ROUTES)
     venv = demo_root / ".venv" / "lib"
@@ -185,6 +216,19 @@ def test_an_open_websocket_keeps_its_state_and_runs_the_new_code(app_root: Path)
         assert ask(klass, "b") == "class v2:2"  # a class handler's open instance too
         with ws(server, "/counter") as fresh:
             assert ask(fresh, "x") == "v2|10"
+
+
+def test_pubsub_membership_survives_a_reload(app_root: Path) -> None:
+    handler = app_root / "demo" / "controllers" / "room_ws.py"
+    with dev_server(app_root) as server, ws(server, "/room") as conn:
+        wait_until(lambda: get(server, "/say/one").json() == {"members": 1}, server)
+        assert conn.recv(timeout=15) == "v1 got one"
+        reloads = server.output().count("nova: reloaded")
+        edit(handler, 'PREFIX = "v1"', 'PREFIX = "v2"')
+        wait_until(lambda: server.output().count("nova: reloaded") > reloads, server)
+        # Still a member, and the broadcast is handled by the new websocket_info.
+        assert get(server, "/say/two").json() == {"members": 1}
+        assert conn.recv(timeout=15) == "v2 got two"
 
 
 # -- bad code: last good code served, error shown, recovery ----------------------
