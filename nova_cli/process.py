@@ -113,10 +113,21 @@ class Process:
     # -- mailbox --------------------------------------------------------
     def deliver(self, message: Any, size: int = 0) -> None:
         """Queue an info `message`; thread-safe.  `size` counts toward `max_bytes`."""
-        if threading.get_ident() == self._thread:
-            self._put(INFO, message, size)
-        else:
+        if threading.get_ident() != self._thread:
             self.loop.call_soon_threadsafe(self._put, INFO, message, size)
+            return
+        # The hot path of every broadcast, inlined: append and wake the owner.
+        if not self.alive:
+            return
+        mailbox = self._mailbox
+        if len(mailbox) >= self.max_messages or self._bytes + size > self.max_bytes:
+            self.on_overflow(len(mailbox), self._bytes + size)
+            return
+        mailbox.append((INFO, message, size))
+        self._bytes += size
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _put(self, kind: int, message: Any, size: int) -> None:
         if not self.alive:
@@ -148,20 +159,33 @@ class Process:
                 self._room = None
         self.put_control(kind, message, size)
 
-    async def receive(self) -> tuple[int, Any]:
-        """The next `(kind, message)`, waiting for one if the mailbox is empty."""
-        while not self._mailbox:
-            self._waiter = self.loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+    def take(self) -> tuple[int, Any] | None:
+        """The next `(kind, message)` if there is one, without waiting."""
+        if not self._mailbox:
+            return None
         kind, message, size = self._mailbox.popleft()
         self._bytes -= size
         room = self._room
         if room is not None and not room.done():
             room.set_result(None)
         return kind, message
+
+    async def wait(self) -> None:
+        """Wait until the mailbox holds something."""
+        while not self._mailbox:
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    async def receive(self) -> tuple[int, Any]:
+        """The next `(kind, message)`, waiting for one if the mailbox is empty."""
+        item = self.take()
+        while item is None:
+            await self.wait()
+            item = self.take()
+        return item
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.pid}>"

@@ -178,16 +178,27 @@ class Connection(process.Process):
         try:
             if callable(getattr(self.handler, "websocket_init", None)):
                 await self._apply(await self._call("websocket_init", self.state))
+            take, handler = self.take, self.handler
             while True:
-                kind, message = await self.receive()
-                if kind == FRAME:
-                    result = await self._call("websocket_handle", message, self.state)
-                elif kind == process.INFO:
-                    result = await self._call(
-                        "websocket_info", message, self.state, default=("ok", self.state)
-                    )
+                item = take()
+                if item is None:
+                    await self.wait()
+                    continue
+                kind, message = item
+                if kind == process.INFO:
+                    # Looked up at every call: a reloaded module's new code runs next.
+                    fn = getattr(handler, "websocket_info", None)
+                    if fn is None:
+                        continue
+                elif kind == FRAME:
+                    fn = getattr(handler, "websocket_handle", None)
+                    if fn is None:
+                        raise BadReturn(f"{describe(handler)} has no websocket_handle")
                 else:
                     return message  # a Stop queued by the reader, a timer or shutdown
+                result = fn(message, self.state)
+                if type(result) is not tuple:
+                    result = await _maybe_await(result)
                 await self._apply(result)
         except Stop as stop:
             return stop
@@ -309,22 +320,22 @@ class Connection(process.Process):
             self._closed = True
             raise Stop(("remote", 1006, str(exc)), None) from None
 
-    async def _send_frame(self, frame: Any) -> None:
-        if isinstance(frame, tuple) and len(frame) >= 1:
+    @staticmethod
+    def _frame_message(frame: Any) -> dict[str, Any] | None:
+        """The ASGI message for an outgoing frame; None for ping/pong; Stop for close."""
+        if type(frame) is tuple and frame:
             tag = frame[0]
-            if tag == "text" and len(frame) == 2 and isinstance(frame[1], str):
-                await self._write({"type": "websocket.send", "text": frame[1]})
-                return
+            if tag == "text" and len(frame) == 2 and type(frame[1]) is str:
+                return _text_messages.get(frame[1])
             if tag == "binary" and len(frame) == 2 and isinstance(frame[1], bytes | bytearray):
-                await self._write({"type": "websocket.send", "bytes": bytes(frame[1])})
-                return
+                return {"type": "websocket.send", "bytes": bytes(frame[1])}
             if tag == "close" and len(frame) <= 3:
                 code = frame[1] if len(frame) > 1 else NORMAL
                 raise Stop("stop", int(code), str(frame[2]) if len(frame) > 2 else "")
             if tag in ("ping", "pong") and len(frame) <= 2:
-                return  # ASGI has no control frames; uvicorn pings and answers pings itself
+                return None  # ASGI has no control frames; uvicorn pings and answers pings itself
         elif frame in ("ping", "pong"):
-            return
+            return None
         elif frame == "close":
             raise Stop("stop", NORMAL)
         raise BadReturn(
@@ -339,33 +350,59 @@ class Connection(process.Process):
             if default is None:
                 raise BadReturn(f"{describe(self.handler)} has no {name}")
             return default
-        result = fn(*args)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return await _maybe_await(fn(*args))
 
     async def _apply(self, result: Any) -> None:
         """Act on a callback's result: keep the state, send replies, or stop."""
-        if result == "ok":
-            return
-        if isinstance(result, tuple) and result:
-            tag = result[0]
-            if tag == "ok" and len(result) in (2, 3):
+        if type(result) is tuple and result:
+            tag, size = result[0], len(result)
+            if tag == "ok" and size in (2, 3):
                 self.state = result[1]
                 return
-            if tag == "reply" and len(result) in (3, 4):
+            if tag == "reply" and size in (3, 4):
                 self.state = result[2]
                 frames = result[1]
-                if isinstance(frames, list):
-                    for frame in frames:
-                        await self._send_frame(frame)
-                else:
-                    await self._send_frame(frames)
+                for frame in frames if type(frames) is list else (frames,):
+                    message = self._frame_message(frame)
+                    if message is not None:
+                        await self._write(message)
                 return
-            if tag == "stop" and len(result) in (2, 3):
+            if tag == "stop" and size in (2, 3):
                 self.state = result[1]
                 raise Stop("stop", NORMAL)
+        elif result == "ok":
+            return
         raise BadReturn(f"{describe(self.handler)} returned {result!r:.100}; expected {RETURNS}")
+
+
+async def _maybe_await(result: Any) -> Any:
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+class _TextMessages:
+    """The ASGI message for the text of a broadcast, built once for every member.
+
+    Members of a channel reply with the very same str object, so the last
+    message is reused when the text is identical (by identity: cheap, and
+    never wrong, since ASGI servers do not mutate the message).
+    """
+
+    __slots__ = ("text", "message")
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.message: dict[str, Any] = {}
+
+    def get(self, text: str) -> dict[str, Any]:
+        if text is not self.text:
+            self.text = text
+            self.message = {"type": "websocket.send", "text": text}
+        return self.message
+
+
+_text_messages = _TextMessages()
 
 
 async def close_all(code: int = GOING_AWAY, timeout: float = 5.0) -> None:

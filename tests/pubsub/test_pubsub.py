@@ -37,7 +37,7 @@ class Member(process.Process):
     def on_overflow(self, messages: int, size: int) -> None:
         self.overflows += 1
 
-    async def take(self, n: int) -> list[object]:
+    async def collect(self, n: int) -> list[object]:
         return [(await asyncio.wait_for(self.receive(), 5))[1] for _ in range(n)]
 
     def as_self(self) -> None:
@@ -50,8 +50,8 @@ async def test_members_receive_the_envelope_and_the_sender_its_own(backend: Back
     pubsub.join("chat", b.pid)
     a.as_self()
     pubsub.broadcast("chat", "message", "hi")
-    assert await a.take(1) == [("nova_pubsub", "chat", a.pid, "message", "hi")]
-    assert await b.take(1) == [("nova_pubsub", "chat", a.pid, "message", "hi")]
+    assert await a.collect(1) == [("nova_pubsub", "chat", a.pid, "message", "hi")]
+    assert await b.collect(1) == [("nova_pubsub", "chat", a.pid, "message", "hi")]
     assert sorted(pubsub.get_members("chat"), key=str) == sorted([a.pid, b.pid], key=str)
     assert pubsub.get_local_members("chat") == pubsub.get_members("chat")
 
@@ -70,7 +70,7 @@ async def test_joining_twice_is_listed_twice_and_leave_removes_one(backend: Back
     pubsub.join("room")
     assert pubsub.get_members("room") == [a.pid, a.pid]
     pubsub.broadcast("room", "t", 1)
-    assert len(await a.take(2)) == 2
+    assert len(await a.collect(2)) == 2
     assert pubsub.leave("room") is True
     assert pubsub.get_members("room") == [a.pid]
     assert pubsub.leave("room") is True
@@ -88,7 +88,7 @@ async def test_an_exiting_process_leaves_every_channel(backend: Backend) -> None
     assert pubsub.get_members("y") == [] and pubsub.get_members("z") == []
     b.as_self()
     pubsub.broadcast("x", "t", "after")
-    assert await b.take(1) == [("nova_pubsub", "x", b.pid, "t", "after")]
+    assert await b.collect(1) == [("nova_pubsub", "x", b.pid, "t", "after")]
     process.send(a.pid, "to the dead")  # sending to a dead pid does nothing
 
 
@@ -97,7 +97,7 @@ async def test_local_broadcast_and_other_channels(backend: Backend) -> None:
     pubsub.join("one", a.pid)
     pubsub.join("two", b.pid)
     pubsub.local_broadcast("one", "topic", {"k": 1})
-    assert await a.take(1) == [("nova_pubsub", "one", process.self(), "topic", {"k": 1})]
+    assert await a.collect(1) == [("nova_pubsub", "one", process.self(), "topic", {"k": 1})]
     assert len(b._mailbox) == 0
 
 
@@ -114,7 +114,7 @@ async def test_order_is_kept_per_sender_even_from_threads(backend: Backend) -> N
         t.start()
     for t in threads:
         await asyncio.to_thread(t.join)
-    got = await a.take(400)
+    got = await a.collect(400)
     for name in ("s1", "s2"):
         assert [m[4] for m in got if m[3] == name] == list(range(200))  # type: ignore[index]
 
@@ -135,9 +135,9 @@ async def test_send_and_self() -> None:
     a.as_self()
     assert process.self() == a.pid
     process.send(a.pid, "hello")
-    assert await a.take(1) == ["hello"]
+    assert await a.collect(1) == ["hello"]
     await asyncio.to_thread(process.send, a.pid, "from a thread")
-    assert await a.take(1) == ["from a thread"]
+    assert await a.collect(1) == ["from a thread"]
     with pytest.raises(TypeError):
         process.send("not a pid", 1)  # type: ignore[arg-type]
 
