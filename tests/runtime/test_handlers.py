@@ -553,3 +553,14 @@ def test_view_name_follows_nova() -> None:
     assert view_name(f) == "main"
     f.__module__ = "app.controllers.pages"
     assert view_name(f) == "pages"
+
+
+@pytest.mark.parametrize(
+    "data", [{"message": "Hello world!"}, [1, 2.5, None, True], "é ✓", {"a": {"b": []}}, 0]
+)
+def test_json_bytes_are_starlettes(data: Any) -> None:
+    from starlette.responses import JSONResponse
+
+    from nova_cli.runtime.handlers import encode_json
+
+    assert encode_json(data) == JSONResponse(data).body

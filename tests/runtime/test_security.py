@@ -24,6 +24,11 @@ GUARDED_APP = {
                 {"prefix": "/open", "security": False, "routes": [("/me", me)]},
                 {"prefix": "/static", "security": guards.sync_guard,
                  "routes": [("/[...]", "static")]},
+                {"prefix": "/cors", "security": guards.sync_guard,
+                 "plugins": [("pre_request", "cors", {"allow_origins": "*"}),
+                             ("pre_request", "guarded.guards", {}),
+                             ("post_request", "guarded.guards", {})],
+                 "routes": [("/me", me)]},
             ]
     """,
     "guards.py": """
@@ -51,6 +56,12 @@ GUARDED_APP = {
 
         async def async_guard(req):
             return sync_guard(req)
+
+        def pre_request(req, options):
+            req.state["order"] = ["pre"]
+
+        def post_request(req, response, options):
+            response.headers["x-order"] = ",".join(req.state["order"] + ["post"])
     """,
     "static/secret.txt": "top secret",
 }
@@ -159,6 +170,36 @@ def test_security_guards_static_routes_too(client: TestClient) -> None:
     assert client.get("/static/secret.txt").status_code == 401
     r = client.get("/static/secret.txt", headers={"x-result": "true"})
     assert (r.status_code, r.text) == (200, "top secret")
+
+
+def test_security_runs_after_pre_plugins_and_refusals_get_post_plugins_and_headers(
+    client: TestClient,
+) -> None:
+    r = client.get("/cors/me", headers={"x-result": "false_status"})
+    assert r.status_code == 403
+    assert r.headers["access-control-allow-origin"] == "*"  # a browser can read the refusal
+    assert r.headers["x-order"] == "pre,post"
+    r = client.get("/cors/me", headers={"x-result": "auth"})
+    assert (r.status_code, r.headers["x-order"]) == (200, "pre,post")
+
+
+def test_security_sees_what_pre_plugins_did(apps: Apps) -> None:
+    root = apps.write(
+        {
+            "router.py": """
+                def guard(req):
+                    return (True, req.correlation_id) if req.correlation_id else False
+
+                def routes(environment):
+                    return [{"security": guard,
+                             "plugins": [("pre_request", "correlation", {})],
+                             "routes": [("/", lambda req: ("json", {"auth": req.auth_data}))]}]
+            """
+        },
+        package="ordered",
+    )
+    r = apps.client(root).get("/")
+    assert r.json() == {"auth": r.headers["x-correlation-id"]}
 
 
 def test_the_demo_admin_group(demo: Any) -> None:
