@@ -11,7 +11,7 @@ them in alternating rounds: `wrk` if it is installed, else a small asyncio
 client.  The script prints every round, the median req/s of each and the
 ratio nova/starlette (target: >= 0.90).
 
-    python bench/http_overhead.py                  # 10 rounds of 3 s per app
+    python bench/http_overhead.py                  # 30 rounds of 1 s per app
     python bench/http_overhead.py --rounds 7 --duration 10 --connections 64
     python bench/http_overhead.py --client python  # without wrk
 """
@@ -247,8 +247,8 @@ def asgi_cost(nova_root: Path, bare_root: Path, number: int) -> tuple[float, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=10, help="alternating rounds per app")
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per round")
+    parser.add_argument("--rounds", type=int, default=30, help="alternating rounds per app")
+    parser.add_argument("--duration", type=float, default=1.0, help="seconds per round")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
