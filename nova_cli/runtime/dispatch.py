@@ -102,7 +102,9 @@ class NovaRouter(Router):
 
     async def run_route(self, table: RouteTable, route: Route, req: Request) -> Response:
         chain = route.group.plugins if route.group.plugins is not None else table.plugins
-        req, reply = await plugins.run_pre(chain, req)
+        reply = None
+        if chain:
+            req, reply = await plugins.run_pre(chain, req)
         if reply is not None:
             response = await self.respond(table, reply, req, None)
         else:
@@ -110,7 +112,8 @@ class NovaRouter(Router):
             if route.group.security is not None:
                 refusal = await security.check(route.group.security, req)
             response = refusal or await self.call_route(table, route, req)
-        response = await plugins.run_post(chain, req, response)
+        if chain:
+            response = await plugins.run_post(chain, req, response)
         extra = req.state.get("response_headers")
         if extra:
             for key, value in extra.items():

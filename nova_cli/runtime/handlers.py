@@ -35,7 +35,7 @@ RETURN_SHAPES = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class ReturnContext:
     """What a built-in handler may need besides the returned value."""
 

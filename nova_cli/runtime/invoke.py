@@ -17,12 +17,24 @@ from starlette.concurrency import run_in_threadpool
 
 def is_async(fn: Any) -> bool:
     """True for coroutine functions, partials of them and objects with an async __call__."""
+    try:
+        return _is_async_cached(fn)
+    except TypeError:  # an unhashable callable object
+        return _is_async(fn)
+
+
+def _is_async(fn: Any) -> bool:
     while isinstance(fn, functools.partial):
         fn = fn.func
     if inspect.iscoroutinefunction(fn):
         return True
     # A callable object: look at its __call__ method.
     return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+
+
+# Asked on every request for the same few controllers: answer from a cache.
+# (A reloaded module's functions are new objects, so they get new entries.)
+_is_async_cached = functools.lru_cache(maxsize=4096)(_is_async)
 
 
 async def call(fn: Callable[..., Any], *args: Any) -> Any:
