@@ -331,7 +331,7 @@ def report_asgi(nova_root: Path, bare_root: Path) -> None:
     nova_us, bare_us = asgi_cost(nova_root, bare_root, 20000)
     print(
         f"in-process ASGI cost per request: nova {nova_us:.1f} us, starlette {bare_us:.1f} us "
-        f"(+{nova_us - bare_us:.1f} us)"
+        f"({nova_us - bare_us:+.1f} us)"
     )
 
 
