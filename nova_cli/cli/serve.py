@@ -106,8 +106,7 @@ def run(
 def _run_uvicorn(config: Any, *, workers: int) -> None:
     from nova_cli.runtime.server import serve as serve_app
 
-    _banner(config, workers)
-    serve_app(config, workers)
+    serve_app(config, workers, on_ready=lambda: _banner(config, workers))
 
 
 def _banner(config: Any, workers: int) -> None:

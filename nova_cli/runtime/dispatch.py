@@ -87,7 +87,16 @@ class NovaRouter(Router):
             return await self.run_route(table, route, req)
         except Exception as exc:
             log.exception("%s %s failed in %s", method, scope["path"], describe(route.target))
-            return await self.status_page(table, req, 500, exc=exc, message=_message(exc))
+            # Headers the plugins set (CORS, correlation id) still apply: a browser
+            # must be able to read a cross-origin 500.
+            return await self.status_page(
+                table,
+                req,
+                500,
+                exc=exc,
+                message=_message(exc),
+                headers=req.state.get("response_headers"),
+            )
 
     def request(
         self, raw: HTTPConnection, method: str, route: Route | None, body: bytes = b""

@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -55,8 +56,11 @@ def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
     return uvicorn.Config(app, **settings)
 
 
-def serve(nova: Any, workers: int = 1) -> None:
-    """Serve the Nova app of `nova` (a NovaConfig) until interrupted."""
+def serve(nova: Any, workers: int = 1, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve the Nova app of `nova` (a NovaConfig) until interrupted.
+
+    `on_ready` runs once the app is built, before the server starts.
+    """
     import os
 
     from nova_cli.runtime.app import create_app
@@ -64,6 +68,8 @@ def serve(nova: Any, workers: int = 1) -> None:
     # Built here even with workers, so that a bad route table fails in one line
     # before any worker starts.
     app = create_app(config=nova)
+    if on_ready is not None:
+        on_ready()
     if workers == 1:
         NovaServer(uvicorn_config(nova, app)).run()
         return

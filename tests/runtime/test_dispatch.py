@@ -214,3 +214,25 @@ def test_the_demo_app_under_create_app(demo: Any) -> None:
     assert client.get("/env").json() == {"environment": "dev"}
     assert demo(environment="prod").get("/env").json() == {"environment": "prod"}
     assert ASSETS.joinpath("demo", "demo", "router.py").is_file()
+
+
+def test_a_500_keeps_the_headers_plugins_set(apps: Apps) -> None:
+    root = apps.write(
+        {
+            "router.py": """
+                def boom(req):
+                    raise RuntimeError("boom")
+
+                def routes(environment):
+                    return [{
+                        "plugins": [("pre_request", "cors", {"allow_origins": "*"}),
+                                    ("pre_request", "correlation", {})],
+                        "routes": [("/boom", boom, {})],
+                    }]
+            """
+        }
+    )
+    response = apps.client(root).get("/boom", headers={"x-request-id": "abc"})
+    assert response.status_code == 500
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["x-correlation-id"]
