@@ -236,3 +236,8 @@ def is_alive(pid: Pid) -> bool:
 def set_current(pid: Pid | None) -> Any:
     """Make `pid` what `self()` returns in this context; returns a reset token."""
     return _current.set(pid)
+
+
+def reset_current(token: Any) -> None:
+    """Undo `set_current` with the token it returned."""
+    _current.reset(token)
