@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from nova_cli.config import NovaConfig, load_config
 from nova_cli.runtime.dispatch import NovaRouter
@@ -31,10 +32,28 @@ def create_app(
         config = load_config(Path(root) if root is not None else None, app=app, **settings)
     table = build_table(config)
     router = NovaRouter(table, config, lifespan=_lifespan)
-    starlette = Starlette(debug=config.dev)
+    starlette = NovaApp(debug=config.dev)
     starlette.router = router
     starlette.state.nova_config = config
     return starlette
+
+
+class NovaApp(Starlette):
+    """Starlette, with WebSocket connections handed straight to the Nova router.
+
+    Starlette's error middleware has nothing to do for a WebSocket (the
+    runtime answers its own errors and closes with 1011) but wraps the send
+    of every frame: the 1,000 members of a broadcast would pay for it 1,000
+    times.  HTTP requests, and WebSockets once middleware is added, take
+    Starlette's usual path.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and not self.user_middleware:
+            scope["app"] = self
+            await self.router(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 @contextlib.asynccontextmanager

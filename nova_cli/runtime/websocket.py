@@ -280,6 +280,20 @@ class Connection(process.Process):
         result = fn(message, self.state)
         if type(result) is not tuple:
             result = await _maybe_await(result)
+        # The common reply of a chat, ("reply", ("text", str), state), without
+        # the general path's extra coroutines: this runs once per member.
+        if len(result) == 3 and result[0] == "reply":
+            frame = result[1]
+            if type(frame) is tuple and len(frame) == 2 and frame[0] == "text":
+                text = frame[1]
+                if type(text) is str:
+                    self.state = result[2]
+                    try:
+                        await self._send(_text_messages.get(text))
+                    except OSError as exc:  # uvicorn's ClientDisconnected
+                        self._closed = True
+                        raise Stop(("remote", 1006, str(exc)), None) from None
+                    return
         await self._apply(result)
 
     def deliver(self, message: Any, size: int = 0) -> None:
