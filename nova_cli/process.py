@@ -21,8 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Pid", "Process", "self", "send", "is_alive", "NODE"]
 
@@ -32,9 +31,12 @@ NODE = f"{uuid.uuid4().hex[:12]}@{os.getpid()}"
 _ids = itertools.count(1)
 
 
-@dataclass(frozen=True, slots=True)
-class Pid:
-    """A process identifier: `<node.id>`, like Erlang's `<0.123.0>`."""
+class Pid(NamedTuple):
+    """A process identifier: `<node.id>`, like Erlang's `<0.123.0>`.
+
+    A named tuple because pids are hashed for every member of every
+    broadcast, and a tuple hashes in C.  Treat it as opaque.
+    """
 
     node: str
     id: int
@@ -236,8 +238,3 @@ def is_alive(pid: Pid) -> bool:
 def set_current(pid: Pid | None) -> Any:
     """Make `pid` what `self()` returns in this context; returns a reset token."""
     return _current.set(pid)
-
-
-def reset_current(token: Any) -> None:
-    """Undo `set_current` with the token it returned."""
-    _current.reset(token)

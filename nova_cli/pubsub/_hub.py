@@ -86,9 +86,9 @@ class Hub:
     def deliver(self, channel: Hashable, envelope: tuple[Any, ...], size: int) -> int:
         """Put `envelope` in every local member's mailbox; returns how many got it."""
         delivered = 0
-        lookup = process.lookup
+        find = process.lookup
         for pid in self.members(channel):
-            proc = lookup(pid)
+            proc = find(pid)
             if proc is not None:
                 proc.deliver(envelope, size)
                 delivered += 1

@@ -33,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from nova_cli import process
 from nova_cli.config import NovaConfig
+from nova_cli.process import _current  # set directly: this runs once per broadcast member
 from nova_cli.runtime import errors, plugins, security
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import Route, describe
@@ -320,7 +321,7 @@ class Connection(process.Process):
             super().deliver(message, size)
             return
         self._inline = True
-        token = process.set_current(self.pid)
+        token = _current.set(self.pid)
         try:
             finished, rest = _run_eagerly(self._handle(process.INFO, message))
             if not finished:
@@ -333,7 +334,7 @@ class Connection(process.Process):
             )
             self._first(CONTROL, Stop(("crash", exc), INTERNAL, "internal error"))
         finally:
-            process.reset_current(token)
+            _current.reset(token)
             self._inline = False
 
     def _first(self, kind: int, message: Any) -> None:
