@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.support.servers import ASSETS, Server, uvicorn_app
-
-CHROMIUM = os.environ.get("NOVA_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # The chapter's snippet, verbatim but for the port (the server takes a free one).
 ECHO_SNIPPET = """
@@ -29,15 +16,6 @@ let ws = new WebSocket("ws://localhost:PORT/ws");
 ws.onmessage = (e) => console.log(e.data);
 ws.onopen = () => ws.send("Hello Nova!");
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
