@@ -15,6 +15,7 @@ receiver; the sender receives its own broadcast when it is a member.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Hashable
 from typing import Any
 
@@ -35,6 +36,30 @@ __all__ = [
 
 hub = Hub()
 backend: Backend = MemoryBackend(hub)
+
+# Backends by URL scheme, imported only when chosen.
+BACKENDS = {"memory": "nova_cli.pubsub.backends.memory:MemoryBackend"}
+
+
+def configure(url: str | None) -> Backend:
+    """Choose the backend for `[tool.nova] pubsub` / `NOVA_PUBSUB_URL` (None: in memory).
+
+    An unknown scheme is a `ValueError` naming it, raised before anything is
+    served, never a silent fall-back to memory.
+    """
+    global backend
+    scheme = (url or "memory").split("://", 1)[0].lower()
+    target = BACKENDS.get(scheme)
+    if target is None:
+        raise ValueError(
+            f"pubsub = {url!r}: no pub/sub backend for {scheme!r} in this nova_cli "
+            f"(available: {', '.join(sorted(BACKENDS))})"
+        )
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if not isinstance(backend, cls):
+        backend = cls(hub)
+    return backend
 
 
 def join(channel: Hashable, pid: Pid | None = None) -> None:

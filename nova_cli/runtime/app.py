@@ -10,7 +10,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from nova_cli.config import NovaConfig, load_config
+from nova_cli.config import ConfigError, NovaConfig, load_config
 from nova_cli.runtime.dispatch import NovaRouter
 from nova_cli.runtime.table import build_table
 
@@ -31,11 +31,21 @@ def create_app(
     if config is None:
         config = load_config(Path(root) if root is not None else None, app=app, **settings)
     table = build_table(config)
+    _choose_pubsub(config)
     router = NovaRouter(table, config, lifespan=_lifespan)
     starlette = NovaApp(debug=config.dev)
     starlette.router = router
     starlette.state.nova_config = config
     return starlette
+
+
+def _choose_pubsub(config: NovaConfig) -> None:
+    from nova_cli import pubsub
+
+    try:
+        pubsub.configure(config.pubsub)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class NovaApp(Starlette):

@@ -159,3 +159,11 @@ async def test_put_when_room_waits_instead_of_overflowing() -> None:
     assert await a.receive() == (1, "f1")
     await asyncio.wait_for(third, 5)
     assert [await a.receive(), await a.receive()] == [(1, "f2"), (1, "f3")]
+
+
+def test_the_backend_comes_from_the_pubsub_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pubsub, "backend", pubsub.backend)
+    assert isinstance(pubsub.configure(None), MemoryBackend)
+    assert isinstance(pubsub.configure("memory://"), MemoryBackend)
+    with pytest.raises(ValueError, match="no pub/sub backend for 'nats'"):
+        pubsub.configure("nats://127.0.0.1:4222")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nova_cli.config import load_config
+from nova_cli.config import ConfigError, load_config
 from nova_cli.runtime import RouteTableError
 from nova_cli.runtime.table import build_table, fallback_of
 from tests.runtime.conftest import Apps, purge
@@ -71,4 +71,13 @@ def test_a_namespace_package_is_refused(apps: Apps) -> None:
     (root / "nspkg" / "__init__.py").unlink()
     purge("nspkg")
     with pytest.raises(RouteTableError, match="namespace package; add an __init__.py"):
+        apps.app(root)
+
+
+def test_an_unknown_pubsub_url_stops_create_app(apps: Apps) -> None:
+    root = apps.write(
+        {"router.py": "def routes(environment):\n    return []\n"},
+        tool_nova='pubsub = "nats://127.0.0.1:4222"\n',
+    )
+    with pytest.raises(ConfigError, match="no pub/sub backend for 'nats'"):
         apps.app(root)
