@@ -16,6 +16,7 @@ receiver; the sender receives its own broadcast when it is a member.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Hashable
 from typing import Any
 
@@ -38,7 +39,11 @@ hub = Hub()
 backend: Backend = MemoryBackend(hub)
 
 # Backends by URL scheme, imported only when chosen.
-BACKENDS = {"memory": "nova_cli.pubsub.backends.memory:MemoryBackend"}
+BACKENDS = {
+    "memory": "nova_cli.pubsub.backends.memory:MemoryBackend",
+    "redis": "nova_cli.pubsub.backends.redis:RedisBackend",
+    "rediss": "nova_cli.pubsub.backends.redis:RedisBackend",
+}
 
 
 def configure(url: str | None) -> Backend:
@@ -55,10 +60,11 @@ def configure(url: str | None) -> Backend:
             f"pubsub = {url!r}: no pub/sub backend for {scheme!r} in this nova_cli "
             f"(available: {', '.join(sorted(BACKENDS))})"
         )
+    if scheme.startswith("redis") and importlib.util.find_spec("redis") is None:
+        raise ValueError(f"pubsub = {url!r} needs the Redis client: pip install 'nova-cli[redis]'")
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    if not isinstance(backend, cls):
-        backend = cls(hub)
+    backend = cls(hub, url) if url else cls(hub)
     return backend
 
 
@@ -73,20 +79,20 @@ def join(channel: Hashable, pid: Pid | None = None) -> None:
             "websocket_info) or pass the pid of a connection"
         )
     proc.on_exit(_exited)
-    if hub.join(channel, pid):
-        backend.joined(channel, pid)
+    hub.join(channel, pid)
+    backend.joined(channel, pid)
 
 
 def _exited(pid: Pid) -> None:
-    for channel in hub.leave_all(pid):
-        backend.left(channel, pid)
+    if hub.leave_all(pid):
+        backend.exited(pid)
 
 
 def leave(channel: Hashable, pid: Pid | None = None) -> bool:
     """Remove one membership of the calling process (or `pid`); False if it had none."""
     pid = pid or process.self()
     left = hub.leave(channel, pid)
-    if left and pid not in hub.members(channel):
+    if left:
         backend.left(channel, pid)
     return left
 

@@ -43,8 +43,9 @@ def _choose_pubsub(config: NovaConfig) -> None:
     from nova_cli import pubsub
 
     try:
-        pubsub.configure(config.pubsub)
-    except ValueError as exc:
+        # Checked here, before anything is served: a dead Redis is one line at start-up.
+        pubsub.configure(config.pubsub).check()
+    except (ValueError, ConnectionError) as exc:
         raise ConfigError(str(exc)) from None
 
 

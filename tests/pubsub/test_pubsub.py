@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -12,18 +12,32 @@ from nova_cli import process, pubsub
 from nova_cli.pubsub._hub import Hub
 from nova_cli.pubsub.backends.base import Backend
 from nova_cli.pubsub.backends.memory import MemoryBackend
+from nova_cli.pubsub.backends.redis import RedisBackend
+from tests.support.redis import redis_server
 
-BACKENDS = {"memory": MemoryBackend}
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as server:
+        yield server.url
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
-    """A fresh hub and backend installed as the module's for the test."""
+@pytest.fixture(params=["memory", "redis"])
+async def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Backend]:
+    """A fresh hub and a started backend, installed as the module's for the test."""
     hub = Hub()
-    chosen = BACKENDS[request.param](hub)
+    chosen: Backend
+    if request.param == "redis":
+        chosen = RedisBackend(hub, request.getfixturevalue("redis_url"))
+    else:
+        chosen = MemoryBackend(hub)
     monkeypatch.setattr(pubsub, "hub", hub)
     monkeypatch.setattr(pubsub, "backend", chosen)
+    await chosen.start()
     yield chosen
+    await chosen.stop()
 
 
 class Member(process.Process):
@@ -167,3 +181,17 @@ def test_the_backend_comes_from_the_pubsub_url(monkeypatch: pytest.MonkeyPatch) 
     assert isinstance(pubsub.configure("memory://"), MemoryBackend)
     with pytest.raises(ValueError, match="no pub/sub backend for 'nats'"):
         pubsub.configure("nats://127.0.0.1:4222")
+
+
+def test_a_redis_url_without_the_client_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a)
+    )
+    monkeypatch.setattr(pubsub, "backend", pubsub.backend)
+    with pytest.raises(ValueError, match=r"pip install 'nova-cli\[redis\]'"):
+        pubsub.configure("redis://127.0.0.1:6379/0")

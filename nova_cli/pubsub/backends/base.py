@@ -35,8 +35,14 @@ class Backend(ABC):
     def members(self, channel: Hashable) -> list[Pid]:
         """Members of `channel` on every worker."""
 
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Raise `ConnectionError` at once if the backend cannot work (before serving)."""
+
     def joined(self, channel: Hashable, pid: Pid) -> None:  # noqa: B027 - optional hook
-        """A local process joined `channel` for the first time."""
+        """A local process joined `channel` (once more)."""
 
     def left(self, channel: Hashable, pid: Pid) -> None:  # noqa: B027 - optional hook
-        """A local process is no longer in `channel`."""
+        """A local process left `channel` (one of its joins)."""
+
+    def exited(self, pid: Pid) -> None:  # noqa: B027 - optional hook
+        """A local process that was a member somewhere has ended."""

@@ -29,6 +29,7 @@ def routes(environment):
                 ("/announce_later", broadcast_controller.announce_later, {"methods": ["post"]}),
                 ("/announce_thread", broadcast_controller.announce_from_thread, {}),
                 ("/klass", class_handler.Counter, {"protocol": "ws"}),
+                ("/send", broadcast_controller.send, {"methods": ["post"]}),
             ],
         },
         {

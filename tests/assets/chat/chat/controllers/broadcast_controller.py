@@ -1,7 +1,7 @@
 import asyncio
 import threading
 
-from nova_cli import pubsub
+from nova_cli import process, pubsub
 
 
 def announce(req):
@@ -40,4 +40,11 @@ def announce_from_thread(req):
     thread = threading.Thread(target=pubsub.broadcast, args=("chat", "message", req.body.decode()))
     thread.start()
     thread.join()
+    return ("status", 202)
+
+
+def send(req):
+    """process.send to the pid given in the query (its wire form), on any worker."""
+    pid = process.Pid.decode(req.query["pid"])
+    process.send(pid, ("direct", req.query["text"]))
     return ("status", 202)

@@ -21,11 +21,8 @@ def init(state):
 
 async def websocket_init(state):
     state["pid"] = str(process.self())
-    return (
-        "reply",
-        ("text", json.dumps({"hello": state["pid"], "auth": state.get("auth_data")})),
-        state,
-    )
+    hello = {"hello": state["pid"], "wire": process.self().encode(), "auth": state.get("auth_data")}
+    return ("reply", ("text", json.dumps(hello)), state)
 
 
 async def websocket_handle(frame, state):
@@ -68,6 +65,8 @@ def websocket_info(info, state):
             return ("reply", ("text", "said:" + msg), state)
         case "note to self":
             return ("reply", ("text", "got note"), state)
+        case ("direct", text):
+            return ("reply", ("text", "direct:" + text), state)
     return ("ok", state)
 
 
