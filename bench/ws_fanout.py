@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import multiprocessing
 import os
@@ -50,10 +51,12 @@ UVICORN_FLAGS = [
 ]
 
 
-def server_command(kind: str, port: int) -> tuple[list[str], dict[str, str]]:
+def server_command(kind: str, port: int, redis_url: str = "") -> tuple[list[str], dict[str, str]]:
     base = [sys.executable, "-m", "uvicorn", "--port", str(port), *UVICORN_FLAGS]
-    if kind == "nova":
+    if kind in ("nova", "nova+redis"):
         env = {"NOVA_ROOT": str(REPO / "tests" / "assets" / "chat"), "NOVA_ENVIRONMENT": "prod"}
+        if kind == "nova+redis":
+            env["NOVA_PUBSUB_URL"] = redis_url
         return [*base, "--factory", "nova_cli.runtime.app:from_environment"], env
     return [*base, "bench.peers.starlette_chat:app"], {"PYTHONPATH": str(REPO)}
 
@@ -178,9 +181,9 @@ async def _discard(conn) -> None:  # type: ignore[no-untyped-def]
 
 def run_once(kind: str, clients: int, args: argparse.Namespace) -> dict[str, float]:
     port = free_port()
-    cmd, env = server_command(kind, port)
+    cmd, env = server_command(kind, port, getattr(args, "redis_url", ""))
     with spawn(cmd, port=port, env=env, cwd=REPO) as server:
-        url = f"ws://127.0.0.1:{port}" + ("/chat" if kind == "nova" else "/chat")
+        url = f"ws://127.0.0.1:{port}/chat"
         time.sleep(0.3)
         before = rss_kb(server.process.pid)
         ctx = multiprocessing.get_context("spawn")
@@ -231,19 +234,34 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="also run nova with the Redis backend (a redis-server started for the run)",
+    )
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        if args.redis:
+            from tests.support.redis import redis_server
+
+            args.redis_url = stack.enter_context(redis_server()).url
+        run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> None:
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus; "
         f"{args.messages} messages every {args.interval * 1000:.0f} ms"
     )
     for clients in [int(c) for c in args.clients.split(",")]:
-        runs: dict[str, list[dict[str, float]]] = {"nova": [], "starlette": []}
+        kinds = ("nova", "nova+redis", "starlette") if args.redis else ("nova", "starlette")
+        runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
         for _ in range(args.rounds):
-            for kind in ("nova", "starlette"):
+            for kind in kinds:
                 result = run_once(kind, clients, args)
                 runs[kind].append(result)
                 print(
-                    f"{clients:>5} clients {kind:<9} p50 {result['p50_ms']:7.1f} ms  "
+                    f"{clients:>5} clients {kind:<10} p50 {result['p50_ms']:7.1f} ms  "
                     f"p99 {result['p99_ms']:7.1f} ms  loss {result['loss']:>4}  "
                     f"rss/conn {result['kb_per_conn']:5.1f} KB  "
                     f"server cpu {result['cpu_us_per_delivery']:5.1f} µs/delivery",
