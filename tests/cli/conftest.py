@@ -69,10 +69,10 @@ def read_only(folder: Path) -> Iterator[None]:
             folder.chmod(0o755)
         return
     if shutil.which("chattr") is None:
-        pytest.skip("running as root without chattr: cannot make a read-only directory")
+        pytest.fail("running as root without chattr: cannot make a read-only directory")
     done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"chattr +i failed: {done.stderr.decode().strip()}")
+        pytest.fail(f"chattr +i failed: {done.stderr.decode().strip()}")
     try:
         yield
     finally:
