@@ -69,10 +69,6 @@ def new_pid() -> Pid:
     return Pid(NODE, next(_ids))
 
 
-class MailboxFull(Exception):
-    """A process could not take one more message (a slow consumer)."""
-
-
 class Process:
     """A mailbox owned by one task on one event loop.
 

@@ -14,15 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Invoke
-
-GENERATORS = [
-    ["controller", "users", "--actions", "index,show,stats"],
-    ["ws-handler", "chat"],
-    ["ws-handler", "room", "--pubsub", "lobby"],
-    ["fallback", "oops"],
-    ["handler", "xml"],
-    ["resource", "books"],
-]
+from tests.support.generators import GENERATORS
 
 
 @pytest.fixture

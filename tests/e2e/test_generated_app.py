@@ -16,17 +16,10 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
+from tests.support.generators import GENERATORS
 from tests.support.servers import free_port, spawn
 
 REPO = Path(__file__).resolve().parents[2]
-GENERATORS = [
-    ["controller", "users", "--actions", "index,show,stats"],
-    ["ws-handler", "chat"],
-    ["ws-handler", "room", "--pubsub", "lobby"],
-    ["fallback", "oops"],
-    ["handler", "xml"],
-    ["resource", "books"],
-]
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,10 @@
+"""What the generated-app tests run: every `nova gen` kind, once."""
+
+GENERATORS = [
+    ["controller", "users", "--actions", "index,show,stats"],
+    ["ws-handler", "chat"],
+    ["ws-handler", "room", "--pubsub", "lobby"],
+    ["fallback", "oops"],
+    ["handler", "xml"],
+    ["resource", "books"],
+]
