@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ class NovaConfig:
     ws_idle_timeout: float = 0.0  # seconds without a frame from the client; 0: off
     ws_queue_messages: int = 1000  # outbound queue bound per connection
     ws_queue_bytes: int = 1024 * 1024
+    ws_allowed_origins: list[str] = field(default_factory=list)  # besides the request's own host
+    shutdown_timeout: float = 10.0  # seconds, end to end: close sockets, run terminate, exit
 
     @property
     def dev(self) -> bool:
@@ -54,6 +56,8 @@ _TYPES: dict[str, type] = {
     "ws_idle_timeout": float,
     "ws_queue_messages": int,
     "ws_queue_bytes": int,
+    "ws_allowed_origins": list,
+    "shutdown_timeout": float,
 }
 # NOVA_PUBSUB_URL is the documented name; NOVA_ENV is a common shorthand.
 _ENV_NAMES = {
@@ -112,12 +116,49 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
             continue  # a list of tuples does not fit an environment variable
         for name in _ENV_NAMES.get(key, (f"NOVA_{key.upper()}",)):
             if name in environ:
-                values[key] = _coerce(key, environ[name], name)
+                value: Any = environ[name]
+                if (
+                    _TYPES[key] is list
+                ):  # NOVA_WS_ALLOWED_ORIGINS=https://a.example,https://b.example
+                    value = [part.strip() for part in value.split(",") if part.strip()]
+                values[key] = _coerce(key, value, name)
                 break
     return values
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
+    value = _convert(key, value, where)
+    check = _CHECKS.get(key)
+    if check is not None:
+        try:
+            value = check(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return value
+
+
+def _origins(value: list[Any]) -> list[str]:
+    from nova_cli.runtime.origins import check_entry
+
+    for entry in value:
+        if not isinstance(entry, str):
+            raise ValueError(f"expected origin strings, got {entry!r}")
+    return [check_entry(entry) for entry in value]
+
+
+def _non_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return value
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "ws_allowed_origins": _origins,
+    "shutdown_timeout": _non_negative,
+}
+
+
+def _convert(key: str, value: Any, where: str) -> Any:
     kind = _TYPES[key]
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
         return value

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import threading
 import uuid
@@ -29,6 +30,7 @@ __all__ = ["Pid", "Process", "self", "send", "is_alive", "NODE"]
 # across workers or machines.
 NODE = f"{uuid.uuid4().hex[:12]}@{os.getpid()}"
 _ids = itertools.count(1)
+log = logging.getLogger("nova_cli.process")
 
 
 class Pid(NamedTuple):
@@ -88,25 +90,36 @@ class Process:
         self.max_bytes = max_bytes
         self.alive = True
         self._exit_hooks: list[Callable[[Pid], None]] = []
+        self._hooks_lock = threading.Lock()
 
     # -- registry -------------------------------------------------------
     def register(self) -> None:
         _processes[self.pid] = self
 
     def exit(self) -> None:
-        """Unregister and run exit hooks (pub/sub leaves every channel here)."""
-        if not self.alive:
-            return
-        self.alive = False
+        """Unregister and run exit hooks (pub/sub leaves every channel here), once."""
+        with self._hooks_lock:
+            if not self.alive:
+                return
+            self.alive = False
+            hooks, self._exit_hooks = self._exit_hooks, []
         _processes.pop(self.pid, None)
-        for hook in self._exit_hooks:
-            hook(self.pid)
-        self._exit_hooks.clear()
         self._mailbox.clear()
+        for hook in hooks:
+            _run_hook(hook, self.pid)
 
     def on_exit(self, hook: Callable[[Pid], None]) -> None:
-        if hook not in self._exit_hooks:
-            self._exit_hooks.append(hook)
+        """Call `hook(pid)` when the process exits; at once if it already has.
+
+        Safe from any thread: a hook added while the process exits on its
+        loop either runs with the others or runs here, never not at all.
+        """
+        with self._hooks_lock:
+            if self.alive:
+                if hook not in self._exit_hooks:
+                    self._exit_hooks.append(hook)
+                return
+        _run_hook(hook, self.pid)
 
     # -- mailbox --------------------------------------------------------
     def deliver(self, message: Any, size: int = 0) -> None:
@@ -187,6 +200,14 @@ class Process:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.pid}>"
+
+
+def _run_hook(hook: Callable[[Pid], None], pid: Pid) -> None:
+    # One failing hook must not keep the others (leaving channels) from running.
+    try:
+        hook(pid)
+    except Exception:
+        log.exception("exit hook %r failed for %s", hook, pid)
 
 
 _processes: dict[Pid, Process] = {}

@@ -78,9 +78,11 @@ def join(channel: Hashable, pid: Pid | None = None) -> None:
             "join from a WebSocket callback (init, websocket_init, websocket_handle, "
             "websocket_info) or pass the pid of a connection"
         )
-    proc.on_exit(_exited)
     hub.join(channel, pid)
     backend.joined(channel, pid)
+    # Registered after the join: if the process exited meanwhile (a join from
+    # a thread racing its exit), the hook runs at once and takes the join back.
+    proc.on_exit(_exited)
 
 
 def _exited(pid: Pid) -> None:

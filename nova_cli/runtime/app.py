@@ -70,7 +70,7 @@ class NovaApp(Starlette):
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     from nova_cli import pubsub
-    from nova_cli.runtime.websocket import close_all
+    from nova_cli.runtime.connection import close_all
 
     await pubsub.backend.start()
     try:
@@ -78,7 +78,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     finally:
         # Under `nova serve`/`nova run` the server closes sockets with 1001 before
         # this point; under plain uvicorn, uvicorn has closed them with 1012.
-        await close_all()
+        await close_all(budget=app.state.nova_config.shutdown_timeout)
         await pubsub.backend.stop()
 
 

@@ -22,6 +22,7 @@ from nova_cli.config import NovaConfig
 from nova_cli.runtime import errors, plugins, security, static
 from nova_cli.runtime.handlers import ReturnContext, UnsupportedReturn, to_response
 from nova_cli.runtime.invoke import call
+from nova_cli.runtime.origins import OriginPolicy
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import Route, describe
 from nova_cli.runtime.table import RouteTable, fallback_of
@@ -46,6 +47,7 @@ class NovaRouter(Router):
         super().__init__(routes=[], lifespan=lifespan)
         self.table = table
         self.config = config
+        self.origins = OriginPolicy(config.ws_allowed_origins, dev=config.dev)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 GROUP_KEYS = ("prefix", "security", "plugins", "routes")
-ROUTE_OPTION_KEYS = ("methods", "protocol", "extra_state")
+ROUTE_OPTION_KEYS = ("methods", "protocol", "extra_state", "sync_callbacks")
+SYNC_CALLBACKS = ("inline", "thread")  # where a ws handler's plain `def` callbacks run
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 _BINDING = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
 WILDCARD = "[...]"
@@ -52,6 +53,7 @@ class Route:
     bindings: tuple[tuple[int, str], ...] = ()  # (segment index, binding name)
     wildcard_at: int | None = None  # index of the `[...]` segment, if any
     entry: str = ""  # how the user wrote it, for messages
+    sync_callbacks: str = "inline"  # ws routes: "thread" runs plain `def` callbacks in threads
 
     def allows(self, method: str) -> bool:
         return not self.methods or method in self.methods
@@ -153,6 +155,14 @@ def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
     methods = _methods(options.get("methods"))
     extra_state = options.get("extra_state")
     label = _entry_repr(entry)
+    sync_callbacks = options.get("sync_callbacks", "inline")
+    if "sync_callbacks" in options and options.get("protocol") != "ws":
+        raise RouteTableError("sync_callbacks is an option of ws routes only")
+    if sync_callbacks not in SYNC_CALLBACKS:
+        raise RouteTableError(
+            f"sync_callbacks must be one of {', '.join(map(repr, SYNC_CALLBACKS))}, "
+            f"got {sync_callbacks!r}"
+        )
 
     if isinstance(path, int) and not isinstance(path, bool):
         if not 100 <= path <= 599:
@@ -207,6 +217,7 @@ def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
         bindings=tuple(bindings),
         wildcard_at=wildcard_at,
         entry=label,
+        sync_callbacks=sync_callbacks,
     )
 
 

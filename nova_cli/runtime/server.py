@@ -10,6 +10,7 @@ listening socket, and replaces a worker that dies.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import signal
@@ -21,20 +22,32 @@ from typing import Any
 
 import uvicorn
 
-from nova_cli.runtime.websocket import GOING_AWAY, close_all
+from nova_cli.runtime.connection import close_all
+from nova_cli.runtime.frames import GOING_AWAY
 
 log = logging.getLogger("nova_cli.server")
 
 
 class NovaServer(uvicorn.Server):
-    """A uvicorn server that closes WebSockets with 1001 before shutting down."""
+    """A uvicorn server that closes WebSockets with 1001 before shutting down.
+
+    Shutdown has one budget, `timeout_graceful_shutdown` (the app's
+    `shutdown_timeout`), end to end: WebSockets are closed and their
+    `terminate` run within it, and uvicorn gets what is left of it for the
+    HTTP requests still running.
+    """
 
     close_code = GOING_AWAY
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        budget = self.config.timeout_graceful_shutdown or 0.0
         for server in self.servers:
             server.close()  # stop accepting first
-        await close_all(self.close_code, timeout=self.config.timeout_graceful_shutdown or 5.0)
+        await close_all(self.close_code, budget=budget)
+        spent = loop.time() - started
+        self.config.timeout_graceful_shutdown = max(0.0, budget - spent)  # type: ignore[assignment]
         await super().shutdown(sockets)
 
 
@@ -50,7 +63,7 @@ def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
         "log_level": "info",
         "ws_max_size": nova.ws_max_message_size,
         "ws_per_message_deflate": False,
-        "timeout_graceful_shutdown": 10,
+        "timeout_graceful_shutdown": nova.shutdown_timeout,
         **extra,
     }
     return uvicorn.Config(app, **settings)

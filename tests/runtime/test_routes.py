@@ -70,6 +70,11 @@ OK_GROUP = {"prefix": "", "routes": [("/", index, {"methods": ["get"]})]}
         (("/ws", ws_module(), {"protocol": "ws", "methods": ["get"]}), "ws route takes no methods"),
         (("/ws", ws_module(), {}), "is a module; a WebSocket handler needs"),
         (("/x", index, {"protocol": "grpc"}), "unknown protocol 'grpc'"),
+        (("/x", index, {"sync_callbacks": "thread"}), "sync_callbacks is an option of ws routes"),
+        (
+            ("/ws", ws_module(), {"protocol": "ws", "sync_callbacks": "pool"}),
+            "sync_callbacks must be one of 'inline', 'thread', got 'pool'",
+        ),
         (("/x", index, "get"), "options must be a dict"),
         (("/x",), "a route must be a tuple"),
         (["/x", index], "a route must be a tuple"),
@@ -273,3 +278,9 @@ def test_describe() -> None:
     assert describe(index) == f"{__name__}.index"
     assert describe(ws_module("pkg.ws")) == "pkg.ws"
     assert describe(42) == "42"
+
+
+def test_ws_sync_callbacks_option() -> None:
+    (inline,) = compile_one(("/a", ws_module(), {"protocol": "ws"}))
+    (threaded,) = compile_one(("/b", ws_module(), {"protocol": "ws", "sync_callbacks": "thread"}))
+    assert (inline.sync_callbacks, threaded.sync_callbacks) == ("inline", "thread")
