@@ -36,6 +36,8 @@ class NovaConfig:
     ws_idle_timeout: float = 0.0  # seconds without a frame from the client; 0: off
     ws_queue_messages: int = 1000  # outbound queue bound per connection
     ws_queue_bytes: int = 1024 * 1024
+    ws_send_timeout: float = 3.0  # seconds a client may leave our frames unread; then 1013
+    ws_send_buffer: int = 64 * 1024  # kernel send buffer per WebSocket, bytes; 0: the OS's
     ws_allowed_origins: list[str] = field(default_factory=list)  # besides the request's own host
     shutdown_timeout: float = 10.0  # seconds, end to end: close sockets, run terminate, exit
 
@@ -56,6 +58,8 @@ _TYPES: dict[str, type] = {
     "ws_idle_timeout": float,
     "ws_queue_messages": int,
     "ws_queue_bytes": int,
+    "ws_send_timeout": float,
+    "ws_send_buffer": int,
     "ws_allowed_origins": list,
     "shutdown_timeout": float,
 }

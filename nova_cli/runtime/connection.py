@@ -48,6 +48,7 @@ from nova_cli.runtime.frames import (
     INTERNAL,
     NORMAL,
     RETURNS,
+    SLOW_CONSUMER,
     TOO_BIG,
     TRY_AGAIN,
     BadReturn,
@@ -414,8 +415,12 @@ class Connection(process.Process):
                 await self.put_when_room(FRAME, frame, size)
             elif kind == "websocket.disconnect":
                 self._closed = True
-                code = message.get("code", 1005)
-                self.put_control(CLOSED, Stop(("remote", code, message.get("reason") or ""), None))
+                code, reason = message.get("code", 1005), message.get("reason") or ""
+                if code == TRY_AGAIN and reason == SLOW_CONSUMER:
+                    stop = Stop("overflow", None)  # the server closed a client that does not read
+                else:
+                    stop = Stop(("remote", code, reason), None)
+                self.put_control(CLOSED, stop)
                 return
 
     async def _close(self, code: int, reason: str = "") -> None:

@@ -14,8 +14,10 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Scope, Send
 
-NORMAL, GOING_AWAY, POLICY, TOO_BIG, INTERNAL = 1000, 1001, 1008, 1009, 1011
+NORMAL, GOING_AWAY, INVALID_DATA, POLICY, TOO_BIG, INTERNAL = 1000, 1001, 1007, 1008, 1009, 1011
 SERVICE_RESTART, TRY_AGAIN = 1012, 1013
+
+SLOW_CONSUMER = "slow consumer"  # the reason sent with 1013 to a client that does not read
 
 RETURNS = '("ok", state), ("reply", frame | [frames], state), ("stop", state)'
 

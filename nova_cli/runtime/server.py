@@ -24,6 +24,7 @@ import uvicorn
 
 from nova_cli.runtime.connection import close_all
 from nova_cli.runtime.frames import GOING_AWAY
+from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
 
 log = logging.getLogger("nova_cli.server")
 
@@ -61,6 +62,7 @@ def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
         "host": nova.host,
         "port": nova.port,
         "log_level": "info",
+        "ws": NovaWebSocketProtocol.configured(nova),
         "ws_max_size": nova.ws_max_message_size,
         "ws_per_message_deflate": False,
         "timeout_graceful_shutdown": nova.shutdown_timeout,

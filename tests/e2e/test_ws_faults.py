@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from tests.support import rawws
-from tests.support.servers import ASSETS, Server, uvicorn_app
+from tests.support.servers import ASSETS, Server, nova, uvicorn_app
 
 HOSTILE = ASSETS / "hostile"
 
@@ -92,3 +94,94 @@ def test_listed_origins_are_accepted(tmp_path: Path) -> None:
     with uvicorn_app(HOSTILE, env=env) as server:
         assert _head(server, "/room/x", "https://app.example").startswith(b"HTTP/1.1 101")
         assert _head(server, "/room/x", "https://other.example").startswith(b"HTTP/1.1 403")
+
+
+# -- clients that do not read --------------------------------------------------
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def wait_for(check, timeout: float = 15.0) -> float:  # type: ignore[no-untyped-def]
+    """Poll `check` until true; return how long it took (fails at the deadline)."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_pings_from_a_client_that_never_reads_are_bounded(tmp_path: Path) -> None:
+    """Every ping makes a pong; a client that reads none must not grow the server."""
+    with nova("run", HOSTILE, env={"HOSTILE_TERMINATE_LOG": str(tmp_path / "t.log")}) as server:
+        sock = rawws.open_ws(server.port, "/room/pings")
+        before = rss_mb(server.process.pid)
+        burst = rawws.frame(9, b"p" * 125) * 1000  # pongs are as big as the pings
+        sent = 0
+        with contextlib.suppress(OSError):  # the server stops reading, then aborts
+            while sent < 1_000_000:
+                sock.sendall(burst)
+                sent += 1000
+        assert sent < 1_000_000, "the server read a million pings it could not answer"
+        assert rss_mb(server.process.pid) - before < 20
+        assert "has not read for" in server.output()
+        wait_for(lambda: members(server, "pings") == 0)
+        assert stats(server)["terminated"] == 1
+        sock.close()
+
+
+def test_non_readers_get_1013_and_the_others_go_on(tmp_path: Path) -> None:
+    with nova("run", HOSTILE, env={"HOSTILE_TERMINATE_LOG": str(tmp_path / "t.log")}) as server:
+        stalled = [rawws.open_ws(server.port, "/room/r") for _ in range(3)]
+        with connect(server.ws_url + "/room/r", open_timeout=10) as reader:
+            wait_for(lambda: members(server, "r") == 4)
+            payload = "x" * 1024
+            started = time.monotonic()
+            while members(server, "r") > 1:
+                assert time.monotonic() - started < 20, "non-readers were never closed"
+                for _ in range(20):
+                    reader.send(payload)
+                    assert reader.recv(timeout=10) == payload
+            reader.send("still served")
+            assert reader.recv(timeout=10) == "still served"
+        assert server.output().count("closing it with 1013") == 3
+        with open(tmp_path / "t.log") as f:
+            assert f.read().count("'overflow'") == 3  # terminate knows why
+        for sock in stalled:
+            sock.close()
+
+
+def test_shutdown_does_not_wait_for_clients_that_do_not_read() -> None:
+    env = {"NOVA_WS_SEND_TIMEOUT": "60", "NOVA_SHUTDOWN_TIMEOUT": "10"}
+    with nova("run", HOSTILE, env=env) as server:
+        stalled = [rawws.open_ws(server.port, "/room/s", rcvbuf=4096) for _ in range(5)]
+        with connect(server.ws_url + "/room/s", open_timeout=10) as reader:
+            for _ in range(100):  # 6.4 MB: more than the kernel takes for a client
+                reader.send("y" * 65536)
+                reader.recv(timeout=10)
+        started = time.monotonic()
+        server.process.terminate()
+        server.process.wait(30)
+        took = time.monotonic() - started
+        # Their close frames cannot be written: aborted after a short grace, not
+        # waited for until the 10 s budget is spent.
+        assert took < 4, f"shutdown took {took:.1f} s"
+        for sock in stalled:
+            sock.close()
+
+
+def test_invalid_utf8_is_1007_without_a_traceback() -> None:
+    with nova("run", HOSTILE) as server:
+        sock = rawws.open_ws(server.port, "/room/u")
+        sock.sendall(rawws.frame(1, b"\xff\xfe not utf-8"))
+        data = sock.recv(1024)
+        assert data[0] == 0x88 and int.from_bytes(data[2:4], "big") == 1007
+        sock.close()
+        wait_for(lambda: "invalid UTF-8" in server.output())
+        assert "Traceback" not in server.output()

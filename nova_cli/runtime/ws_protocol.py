@@ -1,0 +1,204 @@
+"""uvicorn's WebSocket protocol, bounded toward a client that does not read.
+
+A WebSocket server writes more than the app sends: it answers every ping
+with a pong.  uvicorn keeps reading from a client whose socket is not
+writable, so a client that sends pings and never reads makes the server
+buffer pongs without bound; and a connection closed while its buffer is
+full waits for a flush that never comes, holding the socket and stretching
+shutdown.  `NovaWebSocketProtocol` adds flow control the other way:
+
+- the kernel send buffer of each WebSocket is fixed (`ws_send_buffer`), so
+  a stalled client is noticed after a little data, not after megabytes;
+- while the socket is not writable (uvicorn's buffer over its high-water
+  mark), the server stops reading from the client too: no more frames,
+  pings or pongs come in from a client that does not take what it is sent;
+- a client that stays unwritable for `ws_send_timeout` seconds is a slow
+  consumer: it is sent 1013 and the socket is aborted, and the app sees a
+  disconnect with code 1013 and reason "slow consumer";
+- a close frame, from the app or from a shutdown, that cannot be written
+  does not wait: the socket is aborted after a short grace.
+
+It also answers invalid UTF-8 with 1007 and one log line, where uvicorn
+logs a traceback for what is the client's error.  `nova run` and
+`nova serve` use it; under plain uvicorn pass
+`--ws nova_cli.runtime.ws_protocol:NovaWebSocketProtocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from nova_cli.config import NovaConfig
+from nova_cli.runtime.frames import INVALID_DATA, SLOW_CONSUMER, TRY_AGAIN
+
+log = logging.getLogger("nova_cli.websocket")
+
+_DEFAULTS = NovaConfig()
+
+
+class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol with flow control toward the client."""
+
+    send_timeout: float = _DEFAULTS.ws_send_timeout
+    send_buffer: int = _DEFAULTS.ws_send_buffer
+    max_buffered: int = _DEFAULTS.ws_queue_bytes  # bytes this side may hold for the client
+    close_grace: float = 1.0  # seconds a close frame gets to drain before the socket is aborted
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._write_paused = False
+        self._stall_timer: asyncio.TimerHandle | None = None
+        self._abort_timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def configured(cls, config: NovaConfig) -> type[NovaWebSocketProtocol]:
+        """This protocol with the limits of a Nova app's settings."""
+        limits = {
+            "send_timeout": config.ws_send_timeout,
+            "send_buffer": config.ws_send_buffer,
+            "max_buffered": config.ws_queue_bytes,
+        }
+        return type(cls.__name__, (cls,), limits)
+
+    # -- the transport --------------------------------------------------
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if self.send_buffer > 0 and sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
+            except OSError:
+                pass  # not a TCP socket (a test transport): nothing to bound
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._write_paused = True
+        self.transport.pause_reading()  # nothing more from a client that does not read
+        if self._stall_timer is None and self.send_timeout > 0:
+            self._stall_timer = self.loop.call_later(self.send_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._write_paused = False
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+        if not self.read_paused and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    async def receive(self) -> Any:
+        # uvicorn's own, except that reading stays paused while writing is.
+        message = await self.queue.get()
+        if self.read_paused and self.queue.empty():
+            self.read_paused = False
+            if not self._write_paused:
+                self.transport.resume_reading()
+        return message
+
+    # -- what the client sends ------------------------------------------
+    def handle_ping(self) -> None:
+        super().handle_ping()
+        if self.transport.get_write_buffer_size() > self.max_buffered:
+            self._stalled()  # pongs it does not read: the same as any frame it does not read
+
+    def send_receive_event_to_app(self) -> None:
+        if self.curr_msg_data_type == "bytes":
+            super().send_receive_event_to_app()
+            return
+        # uvicorn's text branch, with invalid UTF-8 answered in one log line.
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:
+            return
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            log.warning("%s sent invalid UTF-8; closing it with %d", self._peer(), INVALID_DATA)
+            self.conn.send_close(INVALID_DATA, "invalid UTF-8")
+            self.handle_parser_exception()
+            return
+        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    # -- closing --------------------------------------------------------
+    async def send(self, message: Any) -> None:
+        if (
+            message["type"] == "websocket.close"
+            and self._write_paused
+            and self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+        ):
+            # uvicorn would wait for the socket to drain first, which it may never do.
+            code, reason = message.get("code", 1000), message.get("reason") or ""
+            self._close_now(code, reason)
+            return
+        await super().send(message)
+        if message["type"] == "websocket.close" and self.close_timer is not None:
+            # uvicorn's timer would close(), which waits for a flush: abort instead.
+            self.close_timer.cancel()
+            self.close_timer = self.loop.call_later(self.close_timeout, self._abort)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._abort_later()
+
+    def _stalled(self) -> None:
+        """The client has not read for too long: 1013, then the socket goes."""
+        self._stall_timer = None
+        if self.close_sent or self.disconnected:
+            self._abort_later()
+            return
+        log.warning(
+            "%s has not read for %.1f s (%d bytes waiting); closing it with %d",
+            self._peer(),
+            self.send_timeout,
+            self.transport.get_write_buffer_size(),
+            TRY_AGAIN,
+        )
+        self._close_now(TRY_AGAIN, SLOW_CONSUMER)
+
+    def _close_now(self, code: int, reason: str) -> None:
+        """Queue the close frame behind what is buffered, tell the app, abort soon."""
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        try:
+            self.conn.send_close(code, reason)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        except Exception:  # the protocol already closing: nothing more to say
+            pass
+        self.close_sent = True
+        self.stop_keepalive()
+        self._abort_later()
+
+    def _abort_later(self) -> None:
+        if self._abort_timer is None and not self.disconnected:
+            self._abort_timer = self.loop.call_later(self.close_grace, self._abort)
+
+    def _abort(self) -> None:
+        self._abort_timer = None
+        if not self.disconnected and self.transport.get_write_buffer_size() > 0:
+            self.transport.abort()  # close() would wait for a flush that is not coming
+        elif not self.disconnected:
+            self.transport.close()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._stall_timer, self._abort_timer):
+            if timer is not None:
+                timer.cancel()
+        self._stall_timer = self._abort_timer = None
+
+    def _peer(self) -> str:
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        path = getattr(self, "scope", {}).get("path", "")
+        return f"{client} (WebSocket {path})" if path else client
