@@ -116,7 +116,7 @@ class Receiver(asyncio.Protocol):
             payload, opcode = buf[start : start + length], buf[0] & 0x0F
             buf = buf[start + length :]
             if opcode == 1:
-                self.sink.append(now - float(payload.split(b":", 1)[1]))
+                self.sink.append(now - float(payload.rsplit(b":", 1)[1]))  # "...:send time"
         self.buf = buf
 
 
