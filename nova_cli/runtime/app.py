@@ -68,13 +68,16 @@ class NovaApp(Starlette):
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     from nova_cli import pubsub
     from nova_cli.runtime.connection import close_all
+    from nova_cli.runtime.ws_protocol import STATE_KEY, limits_of
 
     await pubsub.backend.start()
     try:
-        yield
+        # The lifespan state reaches the server's protocols: the WebSocket
+        # protocol reads the app's transport limits from it.
+        yield {STATE_KEY: limits_of(app.state.nova_config)}
     finally:
         # Under `nova serve`/`nova run` the server closes sockets with 1001 before
         # this point; under plain uvicorn, uvicorn has closed them with 1012.

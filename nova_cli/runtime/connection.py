@@ -133,14 +133,12 @@ class Connection(process.Process):
     async def _live(self) -> None:
         self.register()
         _connections.add(self)
-        stop = Stop("shutdown", None)  # what a cancellation before any answer means
         try:
             opened = await self._open()
             stop = opened if opened is not None else await self._serve()
         except asyncio.CancelledError:
-            if self._stopping is None:
-                stop = Stop("shutdown", GOING_AWAY, "server shutdown")
-                await self._exit(stop)
+            if self._stopping is None:  # the server cancelled the ASGI task
+                await self._exit(Stop("shutdown", GOING_AWAY, "server shutdown"))
                 raise
             _uncancel()
             stop = self._stopping

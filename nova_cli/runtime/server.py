@@ -62,7 +62,7 @@ def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
         "host": nova.host,
         "port": nova.port,
         "log_level": "info",
-        "ws": NovaWebSocketProtocol.configured(nova),
+        "ws": NovaWebSocketProtocol,
         "ws_max_size": nova.ws_max_message_size,
         "ws_per_message_deflate": False,
         "timeout_graceful_shutdown": nova.shutdown_timeout,

@@ -41,29 +41,37 @@ log = logging.getLogger("nova_cli.websocket")
 _DEFAULTS = NovaConfig()
 
 
-class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websockets-sansio protocol with flow control toward the client."""
+STATE_KEY = "nova.ws_limits"  # where the app's lifespan state carries its limits
 
-    send_timeout: float = _DEFAULTS.ws_send_timeout
-    send_buffer: int = _DEFAULTS.ws_send_buffer
-    max_buffered: int = _DEFAULTS.ws_queue_bytes  # bytes this side may hold for the client
-    close_grace: float = 1.0  # seconds a close frame gets to drain before the socket is aborted
+
+def limits_of(config: NovaConfig) -> dict[str, Any]:
+    """The transport limits of a Nova app, as its lifespan hands them to the server."""
+    return {
+        "send_timeout": config.ws_send_timeout,
+        "send_buffer": config.ws_send_buffer,
+        "max_buffered": config.ws_queue_bytes,
+    }
+
+
+class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol with flow control toward the client.
+
+    Its limits come from the app's settings, through the lifespan state that
+    uvicorn gives every protocol (so the class itself can be named on the
+    command line and pickled to worker processes); without them, the defaults.
+    """
+
+    close_grace = 1.0  # seconds a close frame gets to drain before the socket is aborted
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        limits = {**limits_of(_DEFAULTS), **self.app_state.get(STATE_KEY, {})}
+        self.send_timeout: float = limits["send_timeout"]
+        self.send_buffer: int = limits["send_buffer"]
+        self.max_buffered: int = limits["max_buffered"]  # bytes this side may hold for the client
         self._write_paused = False
         self._stall_timer: asyncio.TimerHandle | None = None
         self._abort_timer: asyncio.TimerHandle | None = None
-
-    @classmethod
-    def configured(cls, config: NovaConfig) -> type[NovaWebSocketProtocol]:
-        """This protocol with the limits of a Nova app's settings."""
-        limits = {
-            "send_timeout": config.ws_send_timeout,
-            "send_buffer": config.ws_send_buffer,
-            "max_buffered": config.ws_queue_bytes,
-        }
-        return type(cls.__name__, (cls,), limits)
 
     # -- the transport --------------------------------------------------
     def connection_made(self, transport: Any) -> None:

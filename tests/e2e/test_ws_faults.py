@@ -185,3 +185,18 @@ def test_invalid_utf8_is_1007_without_a_traceback() -> None:
         sock.close()
         wait_for(lambda: "invalid UTF-8" in server.output())
         assert "Traceback" not in server.output()
+
+
+def test_the_apps_send_timeout_reaches_the_server_protocol() -> None:
+    # A mailbox too big to overflow first: only the send timeout can close the client.
+    env = {"NOVA_WS_SEND_TIMEOUT": "0.5", "NOVA_WS_QUEUE_BYTES": str(1 << 30)}
+    with nova("run", HOSTILE, env=env) as server:
+        sock = rawws.open_ws(server.port, "/room/t", rcvbuf=4096)
+        with connect(server.ws_url + "/room/t", open_timeout=10) as reader:
+            wait_for(lambda: members(server, "t") == 2)
+            while members(server, "t") == 2:
+                for _ in range(10):
+                    reader.send("w" * 65536)
+                    reader.recv(timeout=10)
+        assert "has not read for 0.5 s" in server.output()
+        sock.close()
