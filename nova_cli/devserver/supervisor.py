@@ -325,6 +325,7 @@ class Supervisor:
             "grace": self.options.grace,
             "boot": uuid.uuid4().hex[:12],
             "standby": standby,
+            "supervisor_pid": os.getpid(),
             "listen_fd": self.listen.fileno(),
             "control_fd": theirs.fileno(),
         }

@@ -25,8 +25,9 @@ from nova_cli.devserver.overlay import ErrorOverlay
 from nova_cli.devserver.problems import Problem, problem_from_exception, terminal_report
 from nova_cli.devserver.reloader import Reloader
 from nova_cli.devserver.watcher import WatchScope
+from nova_cli.runtime.parentdeath import exit_with_parent
 
-SERVICE_RESTART = 1012
+GOING_AWAY, SERVICE_RESTART = 1001, 1012
 ACCEPT_DRAIN_SECONDS = 0.2
 
 
@@ -127,8 +128,8 @@ class DevWorker:
     async def _control(self, reader: asyncio.StreamReader) -> None:
         while True:
             line = await reader.readline()
-            if not line:  # the supervisor is gone: so are we
-                self.stop(SERVICE_RESTART)
+            if not line:  # the supervisor is gone, and no worker will follow
+                self.stop(GOING_AWAY)
                 return
             message = json.loads(line)
             self.dispatch(message)
@@ -234,6 +235,9 @@ def _rel(path: Path, root: Path) -> str:
 def main() -> None:
     """Entry point: `python -c 'from nova_cli.devserver.worker import main; main()' SPEC`."""
     spec = json.loads(sys.argv[1])
+    # The control channel tells a serving worker that the supervisor died; this
+    # covers the time before it serves (an app whose import never returns).
+    exit_with_parent(int(spec["supervisor_pid"]))
     listen = socket.socket(fileno=int(spec["listen_fd"]))
     control = socket.socket(fileno=int(spec["control_fd"]))
     worker = DevWorker(spec)

@@ -9,8 +9,11 @@ live in bench/reload.py.  Waits are generous and poll.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +25,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.servers import Server, nova
+from tests.support.servers import Server, children, kill, nova, spawn, wait_dead
 
 HTML = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 WAIT = 30.0
@@ -460,6 +463,49 @@ def test_reload_mode_restart_restarts_for_a_code_change(app_root: Path) -> None:
         assert "main_controller.py changed: starting a new worker" in out
         assert "nova: reloaded" not in out
         assert closed_code(conn) == 1012
+
+
+# -- a killed supervisor ------------------------------------------------------------
+
+
+def test_a_killed_supervisor_takes_its_worker_along(app_root: Path) -> None:
+    worker = 0
+    try:
+        with dev_server(app_root) as server, ws(server, "/counter") as conn:
+            worker = int(re.findall(r"worker (\d+) serving", server.output())[-1])
+            assert ask(conn, "a") == "v1:1"
+            os.kill(server.process.pid, signal.SIGKILL)
+            assert wait_dead({worker}, timeout=15) == set(), tail(server)
+            assert closed_code(conn) == 1001  # going away: no new worker is coming
+            port = server.port
+        args = [sys.executable, "-m", "nova_cli.cli.main", "serve", "--port", str(port)]
+        with spawn(args, port=port, cwd=app_root, timeout=60) as again:
+            wait_until(lambda: shows(again, "/users/1", {"id": "1", "method": "GET"}), again)
+    finally:
+        kill({worker})
+
+
+def test_a_worker_still_loading_the_app_exits_with_its_supervisor(app_root: Path) -> None:
+    loading = app_root / "loading"
+    (app_root / "demo" / "slow.py").write_text(
+        f"import time\nfrom pathlib import Path\n\nPath({str(loading)!r}).touch()\n"
+        "time.sleep(600)  # an import that never ends: a database that does not answer\n"
+    )
+    edit(
+        app_root / "demo" / "router.py",
+        "from demo import security",
+        "from demo import security, slow",
+    )
+    workers: set[int] = set()
+    try:
+        with nova("serve", app_root, timeout=60) as server:
+            wait_until(lambda: loading.exists(), server)
+            workers = children(server.process.pid)
+            assert workers, tail(server)
+            os.kill(server.process.pid, signal.SIGKILL)
+            assert wait_dead(workers, timeout=15) == set(), tail(server)
+    finally:
+        kill(workers)
 
 
 # -- templates, static files and live reload --------------------------------------
