@@ -68,7 +68,9 @@ def serve(
     """
     from nova_cli.config import load_config
 
-    config = load_config(directory, host=host, port=port, environment=environment)
+    config = load_config(
+        directory, host=host, port=port, environment=environment, default_environment="dev"
+    )
     if not reload:
         _run_uvicorn(config, workers=1)
         return

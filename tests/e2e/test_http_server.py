@@ -103,6 +103,20 @@ def test_errors_then_the_server_goes_on(demo_server: Server) -> None:
     assert "Traceback (most recent call last)" in demo_server.output()
 
 
+def test_plain_uvicorn_is_prod_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NOVA_ENVIRONMENT", "NOVA_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    with uvicorn_app(ASSETS / "demo") as server, httpx.Client(base_url=server.url) as c:
+        assert c.get("/env").json() == {"environment": "prod"}
+        for accept in ("text/html", "application/json"):
+            r = c.get("/boom", headers={"accept": accept})
+            assert r.status_code == 500
+            assert r.headers["content-type"].startswith(accept)
+            for leak in ("kaboom", "ValueError", "Traceback", "oops_controller"):
+                assert leak not in r.text, (accept, r.text)
+        assert "ValueError: kaboom" in server.output()  # the log has it, for the operator
+
+
 def test_a_body_over_one_mib_is_413(demo_server: Server) -> None:
     with httpx.Client(base_url=demo_server.url, timeout=30) as c:
         r = c.post(
