@@ -17,6 +17,8 @@ import asyncio
 import json
 import socket
 import sys
+import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +169,27 @@ class DevWorker:
                 code.update(more["code"])
                 css.update(more["css"])
                 assets.update(more["assets"])
-            await self.apply([Path(p) for p in code], bool(css), bool(assets))
+            paths = [Path(p) for p in code]
+            try:
+                await self.apply(paths, bool(css), bool(assets))
+            except Exception as exc:
+                # Not a failure the reloader knows how to report (that is an Outcome): a
+                # limit or a bug of its own.  Unreported, it would end hot reload for the
+                # rest of the session without a word.
+                self.report_crash(exc, paths)
+
+    def report_crash(self, exc: Exception, paths: list[Path]) -> None:
+        """Report an exception that escaped a reload: terminal (all of it) and overlay."""
+        names = ", ".join(sorted(_rel(p, self.root) for p in paths)) or "a change"
+        fallback = (paths[0], None) if len(paths) == 1 else None
+        problem = problem_from_exception(exc, self.root, fallback=fallback)
+        full = "".join(traceback.format_exception(exc))
+        print(
+            terminal_report(replace(problem, traceback=full), what="reload failed unexpectedly"),
+            flush=True,
+        )
+        say(f"hot reload goes on: the next change retries {names}")
+        self.show_problem(problem)
 
     async def apply(self, code: list[Path], css: bool, assets: bool) -> None:
         reloaded = False

@@ -335,6 +335,25 @@ def _bad_line(path: Path, kind: str) -> int:
     return next(i for i, text in enumerate(lines, 1) if needle in text)
 
 
+def test_an_unexpected_reload_error_is_reported_and_reloading_goes_on(app_root: Path) -> None:
+    path = controller(app_root)
+    good = path.read_text()
+    with dev_server(app_root) as server:
+        # Too deeply nested for Python's parser: RecursionError, which no reload expects.
+        path.write_text(good + "\nTOTAL = " + " + ".join(["1"] * 20000) + "\n")
+        page = wait_until(lambda: _error_page(server), server)
+        assert "RecursionError" in page.text and "main_controller.py" in page.text
+        out = wait_until(lambda: _has(server, "reload failed unexpectedly"), server)
+        assert "RecursionError: maximum recursion depth exceeded" in out
+        assert "Traceback (most recent call last)" in out  # all of it: this is a bug report
+        assert get(server, "/users/1").json() == {"id": "1", "method": "GET"}
+
+        path.write_text(good.replace('"method": req.method}', '"method": req.method, "v": 2}'))
+        wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET", "v": 2}), server)
+        assert get(server, "/", headers=HTML).status_code == 200  # the error page is gone
+        assert "nova: reloaded demo.controllers.main_controller" in server.output()
+
+
 def test_a_deleted_module_is_reported_and_restoring_it_recovers(app_root: Path) -> None:
     api = app_root / "demo" / "controllers" / "api_controller.py"
     source = api.read_text()
