@@ -75,7 +75,9 @@ def serve(
         _run_uvicorn(config, workers=1)
         return
     from nova_cli.devserver import run_dev_server
+    from nova_cli.devserver.supervisor import ListenError
 
+    # Only the socket is "cannot listen"; any other error is reported as itself.
     try:
         run_dev_server(
             config,
@@ -83,10 +85,8 @@ def serve(
             reload_mode=reload_mode.value,
             overrides={"host": host, "port": port, "environment": environment},
         )
-    except OSError as exc:
-        raise CliError(
-            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        ) from None
+    except ListenError as exc:
+        raise CliError(str(exc)) from None
 
 
 def run(
