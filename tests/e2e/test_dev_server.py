@@ -294,6 +294,45 @@ def test_broken_code_keeps_the_last_good_code_and_shows_the_error(
         wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET", "v": 2}), server)
 
 
+SHOW = """def show(req):
+    return ("json", {"id": req.bindings["id"], "method": req.method})
+"""
+EMPTIED = {
+    "saved empty": lambda text: "",
+    "a function deleted": lambda text: text.replace(SHOW, ""),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTIED))
+def test_an_emptied_controller_is_a_failed_reload_not_a_silent_one(
+    app_root: Path, case: str
+) -> None:
+    path = controller(app_root)
+    good = path.read_text()
+    assert SHOW in good
+    with dev_server(app_root) as server:
+        reloads = server.output().count("nova: reloaded")
+        path.write_text(EMPTIED[case](good))
+
+        # The router points at functions that are gone: the new table does not build.
+        page = wait_until(lambda: _error_page(server), server)
+        assert "AttributeError" in page.text and "has no attribute" in page.text
+        out = wait_until(lambda: _has(server, "still serving the last good code"), server)
+        assert re.search(
+            r"reload failed: demo/router\.py:\d+: AttributeError: module "
+            r"'demo\.controllers\.main_controller' has no attribute",
+            out,
+        ), out
+        assert out.count("nova: reloaded") == reloads  # never "reloaded"
+        # As the terminal says: the old code serves, every route of it.
+        assert get(server, "/users/1").json() == {"id": "1", "method": "GET"}
+        assert get(server, "/users/new").json() == {"new": True}
+
+        path.write_text(good.replace('"method": req.method}', '"method": req.method, "v": 2}'))
+        wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET", "v": 2}), server)
+        assert get(server, "/", headers=HTML).status_code == 200
+
+
 def test_code_broken_at_start_is_served_as_the_error_until_fixed(app_root: Path) -> None:
     path = controller(app_root)
     good = path.read_text()
