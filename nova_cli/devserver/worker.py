@@ -182,7 +182,10 @@ class DevWorker:
         """Report an exception that escaped a reload: terminal (all of it) and overlay."""
         names = ", ".join(sorted(_rel(p, self.root) for p in paths)) or "a change"
         fallback = (paths[0], None) if len(paths) == 1 else None
-        problem = problem_from_exception(exc, self.root, fallback=fallback)
+        in_project = WatchScope(self.root).is_project_file
+        problem = problem_from_exception(
+            exc, self.root, is_project_file=in_project, fallback=fallback
+        )
         full = "".join(traceback.format_exception(exc))
         print(
             terminal_report(replace(problem, traceback=full), what="reload failed unexpectedly"),
