@@ -28,7 +28,7 @@ class NovaConfig:
     root: Path = field(default_factory=Path.cwd)  # the project directory, put on sys.path
     host: str = "127.0.0.1"
     port: int = 8080
-    environment: str = "dev"
+    environment: str = "prod"  # "dev" shows tracebacks to clients: only when asked for
     plugins: list[Any] = field(default_factory=list)
     pubsub: str | None = None  # None: in memory; "redis://host:port/db" across workers
     max_body_size: int = 1024 * 1024  # bytes; larger request bodies get 413
@@ -71,12 +71,13 @@ _ENV_NAMES = {
 
 
 def load_config(
-    root: Path | None = None, *, default_environment: str = "dev", **overrides: Any
+    root: Path | None = None, *, default_environment: str = "prod", **overrides: Any
 ) -> NovaConfig:
     """Read the settings of the project at `root` (default: found from the cwd).
 
     `default_environment` applies when neither `[tool.nova]`, `NOVA_ENVIRONMENT`
-    nor an override names one (`nova run` passes "prod").
+    nor an override names one: "prod", so that an app served by any ASGI
+    server shows no tracebacks unless told to (`nova serve` passes "dev").
     """
     from nova_cli.discover import find_project_root
 

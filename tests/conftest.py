@@ -22,6 +22,7 @@ def demo_root(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_server() -> Iterator[Server]:
-    """The demo app served by a real uvicorn on a free loopback port."""
-    with uvicorn_app(ASSETS / "demo") as server:
+    """The demo app served by a real uvicorn on a free loopback port, in dev (500 pages
+    show the traceback)."""
+    with uvicorn_app(ASSETS / "demo", env={"NOVA_ENVIRONMENT": "dev"}) as server:
         yield server

@@ -28,7 +28,9 @@ def routes(
     from nova_cli.config import load_config
     from nova_cli.runtime.table import build_table
 
-    table = build_table(load_config(directory, environment=environment))
+    # The table `nova serve` serves, unless -e names another environment.
+    config = load_config(directory, environment=environment, default_environment="dev")
+    table = build_table(config)
     rows = [route_row(r, table.app_dir) for r in table.routes if r.protocol != "status"]
     if as_json:
         echo(json.dumps(rows, indent=2))

@@ -68,12 +68,16 @@ def serve(
     """
     from nova_cli.config import load_config
 
-    config = load_config(directory, host=host, port=port, environment=environment)
+    config = load_config(
+        directory, host=host, port=port, environment=environment, default_environment="dev"
+    )
     if not reload:
         _run_uvicorn(config, workers=1)
         return
     from nova_cli.devserver import run_dev_server
+    from nova_cli.devserver.supervisor import ListenError
 
+    # Only the socket is "cannot listen"; any other error is reported as itself.
     try:
         run_dev_server(
             config,
@@ -81,10 +85,8 @@ def serve(
             reload_mode=reload_mode.value,
             overrides={"host": host, "port": port, "environment": environment},
         )
-    except OSError as exc:
-        raise CliError(
-            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        ) from None
+    except ListenError as exc:
+        raise CliError(str(exc)) from None
 
 
 def run(

@@ -9,6 +9,8 @@ This is `rebar3 nova serve`'s hot code loading in Python.  On a change:
 3. re-execute each one *in its existing module object*, dependencies
    first, so every reference to the module (a route's WebSocket handler,
    a package attribute, another module's `import x`) sees the new code;
+   the namespace is emptied first, as for a first import, so a function
+   the new code no longer defines is gone rather than still served;
 4. rebuild the route table with `build_table` and swap `router.table`.
 
 If step 3 or 4 raises, every re-executed module gets its old namespace
@@ -131,6 +133,7 @@ class Reloader:
             for name in sorted(removed):
                 _drop(name, modules[name])
             for name in ordered:
+                _fresh_namespace(modules[name])
                 exec(codes[name], vars(modules[name]))
             table = self.build()
         except (Exception, SystemExit) as exc:
@@ -216,6 +219,33 @@ def _compile(module: ModuleType) -> CodeType:
     source = path.read_bytes()
     linecache.checkcache(str(path))  # tracebacks show the new lines
     return compile(source, str(path), "exec", dont_inherit=True)
+
+
+# What the import system puts in a module's namespace, as opposed to its code.
+_IMPORT_KEYS = frozenset(
+    {"__name__", "__package__", "__loader__", "__spec__", "__path__", "__file__", "__cached__"}
+)
+
+
+def _fresh_namespace(module: ModuleType) -> None:
+    """Empty `module`'s namespace, in place, down to what a first import starts with.
+
+    Executed over the old names, code that no longer defines a function (a
+    file saved empty, a function deleted) would leave the old one there, and
+    the route table would be rebuilt with it: "reloaded", and the old code
+    still served.  The import system's keys stay, and so do the package's
+    loaded submodules, which it set as attributes.
+    """
+    namespace = vars(module)
+    name = module.__name__
+    kept = {
+        key: value
+        for key, value in namespace.items()
+        if key in _IMPORT_KEYS or sys.modules.get(f"{name}.{key}") is value
+    }
+    namespace.clear()
+    namespace.update(kept)
+    namespace["__doc__"] = None  # until the code's docstring, if any, sets it
 
 
 _CLASS_KEYS_KEPT = {"__dict__", "__weakref__", "__module__", "__qualname__"}

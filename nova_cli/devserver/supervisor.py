@@ -88,13 +88,23 @@ class WorkerHandle:
                 pass  # it exited; the reader thread reports that
 
 
+class ListenError(Exception):
+    """The listening socket could not be made: the address and the system's reason."""
+
+
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound and listening before any worker exists."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    sock = None
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
 
@@ -325,6 +335,7 @@ class Supervisor:
             "grace": self.options.grace,
             "boot": uuid.uuid4().hex[:12],
             "standby": standby,
+            "supervisor_pid": os.getpid(),
             "listen_fd": self.listen.fileno(),
             "control_fd": theirs.fileno(),
         }

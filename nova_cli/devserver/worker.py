@@ -17,6 +17,8 @@ import asyncio
 import json
 import socket
 import sys
+import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,9 @@ from nova_cli.devserver.overlay import ErrorOverlay
 from nova_cli.devserver.problems import Problem, problem_from_exception, terminal_report
 from nova_cli.devserver.reloader import Reloader
 from nova_cli.devserver.watcher import WatchScope
+from nova_cli.runtime.parentdeath import exit_with_parent
 
-SERVICE_RESTART = 1012
+GOING_AWAY, SERVICE_RESTART = 1001, 1012
 ACCEPT_DRAIN_SECONDS = 0.2
 
 
@@ -60,7 +63,7 @@ class DevWorker:
 
         scope = WatchScope(self.root)
         try:
-            self.config = load_config(self.root, **self.overrides)
+            self.config = load_config(self.root, default_environment="dev", **self.overrides)
             self.app = create_app(config=self.config)
         except Exception as exc:
             self.problem = problem_from_exception(
@@ -127,8 +130,8 @@ class DevWorker:
     async def _control(self, reader: asyncio.StreamReader) -> None:
         while True:
             line = await reader.readline()
-            if not line:  # the supervisor is gone: so are we
-                self.stop(SERVICE_RESTART)
+            if not line:  # the supervisor is gone, and no worker will follow
+                self.stop(GOING_AWAY)
                 return
             message = json.loads(line)
             self.dispatch(message)
@@ -166,7 +169,30 @@ class DevWorker:
                 code.update(more["code"])
                 css.update(more["css"])
                 assets.update(more["assets"])
-            await self.apply([Path(p) for p in code], bool(css), bool(assets))
+            paths = [Path(p) for p in code]
+            try:
+                await self.apply(paths, bool(css), bool(assets))
+            except Exception as exc:
+                # Not a failure the reloader knows how to report (that is an Outcome): a
+                # limit or a bug of its own.  Unreported, it would end hot reload for the
+                # rest of the session without a word.
+                self.report_crash(exc, paths)
+
+    def report_crash(self, exc: Exception, paths: list[Path]) -> None:
+        """Report an exception that escaped a reload: terminal (all of it) and overlay."""
+        names = ", ".join(sorted(_rel(p, self.root) for p in paths)) or "a change"
+        fallback = (paths[0], None) if len(paths) == 1 else None
+        in_project = WatchScope(self.root).is_project_file
+        problem = problem_from_exception(
+            exc, self.root, is_project_file=in_project, fallback=fallback
+        )
+        full = "".join(traceback.format_exception(exc))
+        print(
+            terminal_report(replace(problem, traceback=full), what="reload failed unexpectedly"),
+            flush=True,
+        )
+        say(f"hot reload goes on: the next change retries {names}")
+        self.show_problem(problem)
 
     async def apply(self, code: list[Path], css: bool, assets: bool) -> None:
         reloaded = False
@@ -234,6 +260,9 @@ def _rel(path: Path, root: Path) -> str:
 def main() -> None:
     """Entry point: `python -c 'from nova_cli.devserver.worker import main; main()' SPEC`."""
     spec = json.loads(sys.argv[1])
+    # The control channel tells a serving worker that the supervisor died; this
+    # covers the time before it serves (an app whose import never returns).
+    exit_with_parent(int(spec["supervisor_pid"]))
     listen = socket.socket(fileno=int(spec["listen_fd"]))
     control = socket.socket(fileno=int(spec["control_fd"]))
     worker = DevWorker(spec)

@@ -25,8 +25,9 @@ def create_app(
     """Build the ASGI app for the Nova app package `app` of the project at `root`.
 
     Settings come from `[tool.nova]`, then `NOVA_*` variables, then the keyword
-    arguments here (`environment="prod"`, `max_body_size=...`).  A bad route
-    table raises `RouteTableError` before anything is served.
+    arguments here (`environment="dev"`, `max_body_size=...`).  The environment
+    is "prod", with no code shown on error pages, unless one of them names
+    another.  A bad route table raises `RouteTableError` before anything is served.
     """
     if config is None:
         config = load_config(Path(root) if root is not None else None, app=app, **settings)
@@ -86,5 +87,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
 
 
 def from_environment() -> Starlette:
-    """An app factory for `uvicorn --factory`: the project comes from NOVA_ROOT / NOVA_APP."""
+    """An app factory for `uvicorn --factory`: the project comes from NOVA_ROOT / NOVA_APP.
+
+    The environment is NOVA_ENVIRONMENT's, or `[tool.nova]`'s, or "prod".
+    """
     return create_app()

@@ -5,7 +5,8 @@ A Nova server that shuts down is going away, so `NovaServer` first stops
 accepting, then closes every WebSocket with 1001 and runs each handler's
 `terminate` (bounded by a timeout), and only then lets uvicorn finish.
 `run_workers` starts N such servers in child processes sharing one
-listening socket, and replaces a worker that dies.
+listening socket, and replaces a worker that dies; a worker whose parent
+dies (even by SIGKILL) shuts down too, so it never holds the port alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -24,6 +26,7 @@ import uvicorn
 
 from nova_cli.runtime.connection import close_all
 from nova_cli.runtime.frames import GOING_AWAY
+from nova_cli.runtime.parentdeath import exit_with_parent
 from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
 
 log = logging.getLogger("nova_cli.server")
@@ -76,8 +79,6 @@ def serve(nova: Any, workers: int = 1, on_ready: Callable[[], None] | None = Non
 
     `on_ready` runs once the app is built, before the server starts.
     """
-    import os
-
     from nova_cli.runtime.app import create_app
 
     # Built here even with workers, so that a bad route table fails in one line
@@ -97,7 +98,8 @@ def serve(nova: Any, workers: int = 1, on_ready: Callable[[], None] | None = Non
     run_workers(config, workers)
 
 
-def _worker(config: uvicorn.Config, sock: socket.socket) -> None:
+def _worker(config: uvicorn.Config, sock: socket.socket, parent_pid: int) -> None:
+    exit_with_parent(parent_pid)  # never an orphan holding the port
     NovaServer(config).run(sockets=[sock])
 
 
@@ -108,7 +110,7 @@ def run_workers(config: uvicorn.Config, workers: int) -> None:
     stop = threading.Event()
 
     def start() -> Any:
-        proc = context.Process(target=_worker, args=(config, sock), daemon=False)
+        proc = context.Process(target=_worker, args=(config, sock, os.getpid()), daemon=False)
         proc.start()
         return proc
 

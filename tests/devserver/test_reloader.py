@@ -211,6 +211,43 @@ def test_a_bad_route_table_rolls_back_every_module(app: App) -> None:
     assert app.module("controllers/main_controller.py").index(None)[1]["version"] == 1
 
 
+@pytest.mark.parametrize("source", ["", "def other(req):\n    return ('json', {{}})\n"])
+def test_a_function_the_router_needs_that_is_gone_fails_the_reload(app: App, source: str) -> None:
+    module = app.module("controllers/main_controller.py")
+    old_index, table = module.index, app.router.table
+    path = app.write("controllers/main_controller.py", source)  # saved empty, or index deleted
+    outcome = app.reloader.apply([path])
+    assert outcome.status == "failed" and outcome.problem is not None
+    assert outcome.problem.kind == "AttributeError"
+    assert "has no attribute 'index'" in outcome.problem.message
+    assert outcome.problem.file == f"{app.name}/router.py"
+    # Rolled back: the old code serves, as the failure says.
+    assert module.index is old_index and app.router.table is table
+    assert app.index() == ("json", {"greeting": "hello", "version": 1})
+
+
+def test_names_the_new_code_no_longer_defines_are_gone(app: App) -> None:
+    module = app.module("helpers.py")
+    app.write("helpers.py", HELPERS + "\nimport os\nLIMIT = 3\n\n\ndef unused():\n    pass\n")
+    assert app.reloader.apply([app.path("helpers.py")]).status == "ok"
+    assert (module.LIMIT, module.unused.__name__, module.os.sep) == (3, "unused", os.sep)
+    app.write("helpers.py", HELPERS)
+    assert app.reloader.apply([app.path("helpers.py")]).status == "ok"
+    assert not any(hasattr(module, name) for name in ("LIMIT", "unused", "os"))
+    assert module.greet() == "hello" and module.__name__ == f"{app.name}.helpers"
+
+
+def test_a_reloaded_package_keeps_its_submodules(app: App) -> None:
+    package = sys.modules[f"{app.name}.controllers"]
+    main = app.module("controllers/main_controller.py")
+    path = app.write("controllers/__init__.py", '"""The controllers."""\n')
+    outcome = app.reloader.apply([path])
+    assert outcome.status == "ok", outcome.problem
+    assert package.__doc__ == "The controllers." and package.__path__
+    assert package.main_controller is main  # what `import pkg.sub` set, the import system's
+    assert app.index()[1]["version"] == 1
+
+
 def test_modules_first_imported_by_a_failed_attempt_are_forgotten(app: App) -> None:
     app.write("extra.py", "VALUE = 1\n")
     app.edit("router.py", "\n\ndef routes", f"\nfrom {app.name} import extra\n\n\ndef routes")

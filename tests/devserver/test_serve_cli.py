@@ -46,3 +46,40 @@ def test_a_busy_port_is_one_line(demo_root: Path) -> None:
         )
     assert result.returncode == 1
     assert result.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n")
+
+
+def deeper_than_path_max(root: Path) -> None:
+    """A chain of directories below `root` whose full path is longer than PATH_MAX (4096).
+
+    Made relative to each parent's descriptor: no single call sees the whole
+    path.  Anything that stats a file below it by its full path gets
+    ENAMETOOLONG ("File name too long"), root or not.
+    """
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(20):
+            os.mkdir("d" * 250, dir_fd=fd)
+            inner = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+
+
+def test_an_error_other_than_listening_is_reported_as_what_it_is(demo_root: Path) -> None:
+    deeper_than_path_max(demo_root / "demo")  # the watcher walks it: File name too long
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "nova_cli.cli.main", "serve", "--port", str(port)],
+        cwd=demo_root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert result.returncode == 1
+    assert "cannot listen" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: OSError: [Errno 36] File name too long: ")
+    assert result.stderr.count("\n") == 1  # one line

@@ -9,8 +9,11 @@ live in bench/reload.py.  Waits are generous and poll.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +25,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.servers import Server, nova
+from tests.support.servers import Server, children, kill, nova, spawn, wait_dead
 
 HTML = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 WAIT = 30.0
@@ -291,6 +294,45 @@ def test_broken_code_keeps_the_last_good_code_and_shows_the_error(
         wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET", "v": 2}), server)
 
 
+SHOW = """def show(req):
+    return ("json", {"id": req.bindings["id"], "method": req.method})
+"""
+EMPTIED = {
+    "saved empty": lambda text: "",
+    "a function deleted": lambda text: text.replace(SHOW, ""),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTIED))
+def test_an_emptied_controller_is_a_failed_reload_not_a_silent_one(
+    app_root: Path, case: str
+) -> None:
+    path = controller(app_root)
+    good = path.read_text()
+    assert SHOW in good
+    with dev_server(app_root) as server:
+        reloads = server.output().count("nova: reloaded")
+        path.write_text(EMPTIED[case](good))
+
+        # The router points at functions that are gone: the new table does not build.
+        page = wait_until(lambda: _error_page(server), server)
+        assert "AttributeError" in page.text and "has no attribute" in page.text
+        out = wait_until(lambda: _has(server, "still serving the last good code"), server)
+        assert re.search(
+            r"reload failed: demo/router\.py:\d+: AttributeError: module "
+            r"'demo\.controllers\.main_controller' has no attribute",
+            out,
+        ), out
+        assert out.count("nova: reloaded") == reloads  # never "reloaded"
+        # As the terminal says: the old code serves, every route of it.
+        assert get(server, "/users/1").json() == {"id": "1", "method": "GET"}
+        assert get(server, "/users/new").json() == {"new": True}
+
+        path.write_text(good.replace('"method": req.method}', '"method": req.method, "v": 2}'))
+        wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET", "v": 2}), server)
+        assert get(server, "/", headers=HTML).status_code == 200
+
+
 def test_code_broken_at_start_is_served_as_the_error_until_fixed(app_root: Path) -> None:
     path = controller(app_root)
     good = path.read_text()
@@ -330,6 +372,25 @@ def _bad_line(path: Path, kind: str) -> int:
         "RouteTableError": '"colour"',
     }[kind]
     return next(i for i, text in enumerate(lines, 1) if needle in text)
+
+
+def test_an_unexpected_reload_error_is_reported_and_reloading_goes_on(app_root: Path) -> None:
+    path = controller(app_root)
+    good = path.read_text()
+    with dev_server(app_root) as server:
+        # Too deeply nested for Python's parser: RecursionError, which no reload expects.
+        path.write_text(good + "\nTOTAL = " + " + ".join(["1"] * 20000) + "\n")
+        page = wait_until(lambda: _error_page(server), server)
+        assert "RecursionError" in page.text and "main_controller.py" in page.text
+        out = wait_until(lambda: _has(server, "reload failed unexpectedly"), server)
+        assert "RecursionError: maximum recursion depth exceeded" in out
+        assert "Traceback (most recent call last)" in out  # all of it: this is a bug report
+        assert get(server, "/users/1").json() == {"id": "1", "method": "GET"}
+
+        path.write_text(good.replace('"method": req.method}', '"method": req.method, "v": 2}'))
+        wait_until(lambda: shows(server, "/users/1", {"id": "1", "method": "GET", "v": 2}), server)
+        assert get(server, "/", headers=HTML).status_code == 200  # the error page is gone
+        assert "nova: reloaded demo.controllers.main_controller" in server.output()
 
 
 def test_a_deleted_module_is_reported_and_restoring_it_recovers(app_root: Path) -> None:
@@ -460,6 +521,49 @@ def test_reload_mode_restart_restarts_for_a_code_change(app_root: Path) -> None:
         assert "main_controller.py changed: starting a new worker" in out
         assert "nova: reloaded" not in out
         assert closed_code(conn) == 1012
+
+
+# -- a killed supervisor ------------------------------------------------------------
+
+
+def test_a_killed_supervisor_takes_its_worker_along(app_root: Path) -> None:
+    worker = 0
+    try:
+        with dev_server(app_root) as server, ws(server, "/counter") as conn:
+            worker = int(re.findall(r"worker (\d+) serving", server.output())[-1])
+            assert ask(conn, "a") == "v1:1"
+            os.kill(server.process.pid, signal.SIGKILL)
+            assert wait_dead({worker}, timeout=15) == set(), tail(server)
+            assert closed_code(conn) == 1001  # going away: no new worker is coming
+            port = server.port
+        args = [sys.executable, "-m", "nova_cli.cli.main", "serve", "--port", str(port)]
+        with spawn(args, port=port, cwd=app_root, timeout=60) as again:
+            wait_until(lambda: shows(again, "/users/1", {"id": "1", "method": "GET"}), again)
+    finally:
+        kill({worker})
+
+
+def test_a_worker_still_loading_the_app_exits_with_its_supervisor(app_root: Path) -> None:
+    loading = app_root / "loading"
+    (app_root / "demo" / "slow.py").write_text(
+        f"import time\nfrom pathlib import Path\n\nPath({str(loading)!r}).touch()\n"
+        "time.sleep(600)  # an import that never ends: a database that does not answer\n"
+    )
+    edit(
+        app_root / "demo" / "router.py",
+        "from demo import security",
+        "from demo import security, slow",
+    )
+    workers: set[int] = set()
+    try:
+        with nova("serve", app_root, timeout=60) as server:
+            wait_until(lambda: loading.exists(), server)
+            workers = children(server.process.pid)
+            assert workers, tail(server)
+            os.kill(server.process.pid, signal.SIGKILL)
+            assert wait_dead(workers, timeout=15) == set(), tail(server)
+    finally:
+        kill(workers)
 
 
 # -- templates, static files and live reload --------------------------------------

@@ -8,7 +8,9 @@ path the server received, proving that the attack reached the app unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,8 +20,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
-from tests.support.servers import ASSETS, Server, free_port, nova, uvicorn_app
+from tests.support.servers import (
+    ASSETS,
+    Server,
+    free_port,
+    kill,
+    nova,
+    spawn,
+    uvicorn_app,
+    wait_dead,
+)
 
 SECRET = b"TOP-SECRET-NOT-FOR-THE-WEB"
 
@@ -88,6 +101,20 @@ def test_errors_then_the_server_goes_on(demo_server: Server) -> None:
         assert (r.status_code, r.json()["error"]) == (400, "bad_request")
     assert "ValueError: kaboom" in demo_server.output()  # logged with the traceback
     assert "Traceback (most recent call last)" in demo_server.output()
+
+
+def test_plain_uvicorn_is_prod_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NOVA_ENVIRONMENT", "NOVA_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    with uvicorn_app(ASSETS / "demo") as server, httpx.Client(base_url=server.url) as c:
+        assert c.get("/env").json() == {"environment": "prod"}
+        for accept in ("text/html", "application/json"):
+            r = c.get("/boom", headers={"accept": accept})
+            assert r.status_code == 500
+            assert r.headers["content-type"].startswith(accept)
+            for leak in ("kaboom", "ValueError", "Traceback", "oops_controller"):
+                assert leak not in r.text, (accept, r.text)
+        assert "ValueError: kaboom" in server.output()  # the log has it, for the operator
 
 
 def test_a_body_over_one_mib_is_413(demo_server: Server) -> None:
@@ -235,19 +262,85 @@ def test_nova_run_with_two_workers_serves_the_demo_in_prod(demo_root: Path) -> N
     with (demo_root / "demo" / "router.py").open("a") as router:
         router.write(PID_ROUTE)
     with nova("run", demo_root, "--workers", "2", timeout=60) as server:
-        pids: set[int] = set()
-        deadline = time.monotonic() + 30
-        while len(pids) < 2 and time.monotonic() < deadline:
-            # A new connection each time, so that either worker may accept it.
-            r = httpx.get(server.url + "/pid", timeout=10, headers={"connection": "close"})
-            pids.add(r.json()["pid"])
-        assert len(pids) == 2, pids
+        pids = worker_pids(server, 2)
         assert server.process.pid not in pids  # the supervisor serves nothing itself
         assert httpx.get(server.url + "/env", timeout=10).json() == {"environment": "prod"}
         r = httpx.get(server.url + "/boom", timeout=10, headers={"accept": "text/html"})
         assert r.status_code == 500
         assert "kaboom" not in r.text and "Traceback" not in r.text
         assert "2 workers" in server.output()
+
+
+BYE_HANDLER = """
+import os
+from pathlib import Path
+
+
+def websocket_handle(frame, state):
+    return ("reply", ("text", str(os.getpid())), state)
+
+
+def terminate(reason, req, state):
+    # The project root: a file per worker says its terminate callbacks ran.
+    Path(__file__).parents[2].joinpath(f"terminated-{os.getpid()}").write_text(repr(reason))
+"""
+
+BYE_ROUTE = """
+
+from demo.controllers import bye_ws
+
+_pid_routes = routes
+
+
+def routes(environment):
+    return _pid_routes(environment) + [{"routes": [("/bye", bye_ws, {"protocol": "ws"})]}]
+"""
+
+
+def worker_pids(server: Server, count: int) -> set[int]:
+    """The pids of the `count` workers of `server`, as they answer /pid."""
+    pids: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(pids) < count and time.monotonic() < deadline:
+        # A new connection each time, so that any worker may accept it.
+        r = httpx.get(server.url + "/pid", timeout=10, headers={"connection": "close"})
+        pids.add(r.json()["pid"])
+    assert len(pids) == count, pids
+    return pids
+
+
+def test_nova_run_workers_exit_when_the_supervisor_is_killed(demo_root: Path) -> None:
+    (demo_root / "demo" / "controllers" / "bye_ws.py").write_text(BYE_HANDLER)
+    with (demo_root / "demo" / "router.py").open("a") as router:
+        router.write(PID_ROUTE + BYE_ROUTE)
+    pids: set[int] = set()
+    try:
+        with contextlib.ExitStack() as stack:
+            server = stack.enter_context(nova("run", demo_root, "--workers", "2", timeout=60))
+            pids = worker_pids(server, 2)
+            sockets = {}  # a WebSocket open on each worker
+            deadline = time.monotonic() + 30
+            while len(sockets) < 2 and time.monotonic() < deadline:
+                conn = stack.enter_context(connect(server.ws_url + "/bye", open_timeout=15))
+                conn.send("pid?")
+                sockets.setdefault(int(conn.recv(timeout=15)), conn)
+            assert set(sockets) == pids
+
+            os.kill(server.process.pid, signal.SIGKILL)
+            assert wait_dead(pids, timeout=15) == set(), "workers outlived their supervisor"
+            for pid, conn in sockets.items():
+                with pytest.raises(ConnectionClosed):
+                    conn.recv(timeout=15)
+                assert conn.close_code == 1001, pid
+                assert (demo_root / f"terminated-{pid}").read_text() == "'shutdown'", pid
+
+            # The port is free again: a new server binds it.
+            port = server.port
+            args = [sys.executable, "-m", "nova_cli.cli.main", "run", "--port", str(port)]
+            with spawn(args, port=port, cwd=demo_root) as again:
+                assert httpx.get(again.url + "/heartbeat", timeout=10).status_code == 200
+    finally:
+        kill(pids)
 
 
 # -- a bad route table: one line, exit 1, nothing served ---------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nova_cli.config import ConfigError, NovaConfig, known_keys, load_config
+from tests.runtime.conftest import Apps
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +27,16 @@ def project(tmp_path: Path, tool_nova: str) -> Path:
 def test_defaults(tmp_path: Path) -> None:
     config = load_config(project(tmp_path, ""))
     assert config == NovaConfig(root=tmp_path.resolve())
-    assert (config.host, config.port, config.environment) == ("127.0.0.1", 8080, "dev")
+    # prod unless something says dev: tracebacks are never shown by default.
+    assert (config.host, config.port, config.environment) == ("127.0.0.1", 8080, "prod")
     assert config.max_body_size == 1024 * 1024
-    assert config.plugins == [] and config.pubsub is None and config.dev
+    assert config.plugins == [] and config.pubsub is None and not config.dev
+
+
+def test_create_app_without_settings_is_prod(apps: Apps) -> None:
+    root = apps.write({"router.py": "def routes(environment):\n    return []\n"})
+    assert apps.app(root).state.nova_config.environment == "prod"
+    assert not apps.app(root).debug  # Starlette's own traceback page stays off too
 
 
 def test_tool_nova_values(tmp_path: Path) -> None:
@@ -89,9 +97,12 @@ def test_env_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_default_environment_is_only_a_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert load_config(project(tmp_path, ""), default_environment="prod").environment == "prod"
-    root = project(tmp_path, 'environment = "dev"\n')
-    assert load_config(root, default_environment="prod").environment == "dev"
+    assert load_config(project(tmp_path, ""), default_environment="dev").environment == "dev"
+    root = project(tmp_path, 'environment = "staging"\n')
+    assert load_config(root, default_environment="dev").environment == "staging"
+    monkeypatch.setenv("NOVA_ENVIRONMENT", "qa")
+    assert load_config(root, default_environment="dev").environment == "qa"
+    assert load_config(root, default_environment="dev", environment="x").environment == "x"
 
 
 def test_root_from_nova_root_or_found_from_cwd(

@@ -195,7 +195,7 @@ def test_the_table_is_read_per_request_and_may_be_swapped(apps: Apps) -> None:
     from nova_cli.runtime.table import build_table
 
     root = apps.write(PIPE_APP, package="pipe")
-    app = apps.app(root)
+    app = apps.app(root, environment="dev")
     client = TestClient(app)
     assert client.get("/only").status_code == 404
     config = app.state.nova_config
@@ -211,8 +211,8 @@ def test_the_demo_app_under_create_app(demo: Any) -> None:
     assert client.get("/users/5").json() == {"id": "5", "method": "GET"}
     assert client.delete("/users/5").json() == {"id": "5", "method": "DELETE"}
     assert client.get("/users/5/a/b").json() == {"bindings": {"id": "5"}, "pathinfo": ["a", "b"]}
-    assert client.get("/env").json() == {"environment": "dev"}
-    assert demo(environment="prod").get("/env").json() == {"environment": "prod"}
+    assert client.get("/env").json() == {"environment": "prod"}
+    assert demo(environment="dev").get("/env").json() == {"environment": "dev"}
     assert ASSETS.joinpath("demo", "demo", "router.py").is_file()
 
 

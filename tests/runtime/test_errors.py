@@ -134,7 +134,7 @@ def test_controller_failure_is_a_logged_500_and_the_next_request_works(
 
 
 def test_dev_500_html_page_shows_the_traceback(errs: Any) -> None:
-    r = errs().get("/boom", headers={"accept": BROWSER})
+    r = errs(environment="dev").get("/boom", headers={"accept": BROWSER})
     assert r.status_code == 500
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert "ValueError: kaboom &lt;script&gt;" in r.text
@@ -143,7 +143,7 @@ def test_dev_500_html_page_shows_the_traceback(errs: Any) -> None:
 
 
 def test_dev_500_json_has_message_and_traceback(errs: Any) -> None:
-    body = errs().get("/async_boom").json()
+    body = errs(environment="dev").get("/async_boom").json()
     assert body["status"] == 500
     assert body["message"] == "KeyError: 'async kaboom'"
     assert "async_boom" in body["traceback"]

@@ -180,7 +180,7 @@ def csv_handler() -> Iterator[None]:
 @pytest.fixture
 def client(apps: Apps, csv_handler: None) -> TestClient:
     root = apps.write(SHAPES_APP, package="shapes")
-    return apps.client(root)
+    return apps.client(root, environment="dev")  # its 500 pages say what went wrong
 
 
 def test_json_is_200_for_get_and_201_for_post(client: TestClient) -> None:
@@ -446,7 +446,7 @@ def test_fallback_that_raises_is_500(client: TestClient) -> None:
 
 
 def test_without_a_fallback_the_500_page_says_what_was_returned(demo: Any) -> None:
-    r = demo().get("/nofallback")
+    r = demo(environment="dev").get("/nofallback")
     assert r.status_code == 500
     message = r.json()["message"]
     assert message.startswith("controller returned ('nonsense', 1) (no handler named 'nonsense')")
@@ -470,7 +470,7 @@ def test_without_a_fallback_a_none_return_is_500_and_named(apps: Apps) -> None:
         },
         package="nofb",
     )
-    c = apps.client(root)
+    c = apps.client(root, environment="dev")
     assert c.get("/none").json()["message"].startswith("controller returned None; expected")
     r = c.get("/str", headers={"accept": "text/html"})
     assert r.status_code == 500
@@ -485,7 +485,7 @@ def test_prod_500_for_an_unsupported_value_hides_it(demo: Any) -> None:
 
 
 def test_demo_fallbacks(demo: Any) -> None:
-    c = demo()
+    c = demo(environment="dev")
     assert c.get("/unknown").json()["got"] == "('error', 'not_found')"
     assert c.get("/bare").json()["got"] == "'something unexpected'"
     r = c.get("/none")  # the demo's fallback refuses None by raising

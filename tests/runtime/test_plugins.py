@@ -146,7 +146,8 @@ plugins = [
 
 @pytest.fixture
 def client(apps: Apps) -> TestClient:
-    return apps.client(apps.write(PLUGGED_APP, package="plugged", tool_nova=GLOBAL_PLUGINS))
+    root = apps.write(PLUGGED_APP, package="plugged", tool_nova=GLOBAL_PLUGINS)
+    return apps.client(root, environment="dev")  # its 500 pages say what went wrong
 
 
 def test_global_plugins_from_tool_nova_apply_to_groups_without_a_list(client: TestClient) -> None:

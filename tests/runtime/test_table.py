@@ -62,8 +62,8 @@ def test_a_routes_function_that_raises_propagates(apps: Apps) -> None:
         {"router.py": "def routes(environment):\n    raise KeyError(environment)\n"},
         package="raising_router",
     )
-    with pytest.raises(KeyError, match="dev"):
-        apps.app(root)
+    with pytest.raises(KeyError, match="qa"):
+        apps.app(root, environment="qa")
 
 
 def test_a_namespace_package_is_refused(apps: Apps) -> None:

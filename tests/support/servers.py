@@ -133,3 +133,42 @@ def nova(
     args = [sys.executable, "-m", "nova_cli.cli.main", command, "--port", str(port), *extra]
     with spawn(args, port=port, cwd=root, env=env, timeout=timeout) as server:
         yield server
+
+
+def alive(pid: int) -> bool:
+    """True while process `pid` runs; a zombie (dead, not yet reaped) is not alive.
+
+    A worker whose parent was killed is reaped by whoever adopts it, maybe
+    late or never, so its exit shows as a zombie rather than a missing pid.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def wait_dead(pids: set[int], timeout: float) -> set[int]:
+    """Wait up to `timeout` s for every process in `pids` to end; return those still alive."""
+    deadline = time.monotonic() + timeout
+    while (left := {pid for pid in pids if alive(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def kill(pids: set[int]) -> None:
+    """SIGKILL the processes `pids` (started by a test, then orphaned) if they still run."""
+    for pid in pids:
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def children(pid: int) -> set[int]:
+    """The pids of the child processes of `pid` (Linux /proc)."""
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
