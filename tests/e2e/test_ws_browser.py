@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -41,7 +45,8 @@ def wait_for(lines: list[str], text: str, page: Page, timeout: float = 15.0) -> 
 def test_the_chapters_echo_snippet_logs_echo_hello_nova(browser: Browser, server: Server) -> None:
     page = browser.new_page()
     lines = console_of(page)
-    page.goto(server.url + "/members")
+    # The app's own page, as the chapter opens it: the socket's origin is the page's.
+    page.goto(f"http://localhost:{server.port}/members")
     # As typed into the console: a top-level script in the page.
     page.add_script_tag(content=ECHO_SNIPPET.replace("PORT", str(server.port)))
     wait_for(lines, "Echo: Hello Nova!", page)
@@ -53,7 +58,7 @@ def test_two_pages_on_the_chat_see_each_others_messages(browser: Browser, server
     pages = [browser.new_page(), browser.new_page()]
     logs = [console_of(p) for p in pages]
     for page in pages:
-        page.goto(server.url + "/members")
+        page.goto(f"http://localhost:{server.port}/members")
         page.evaluate(
             """port => new Promise(resolve => {
                 window.ws = new WebSocket(`ws://localhost:${port}/chat`);
@@ -68,3 +73,28 @@ def test_two_pages_on_the_chat_see_each_others_messages(browser: Browser, server
         wait_for(lines, "hello from page one", page)
         wait_for(lines, "hello from page two", page)
         page.close()
+
+
+@pytest.mark.browser
+def test_a_page_of_another_site_cannot_open_the_apps_socket(
+    browser: Browser, server: Server, tmp_path: Path
+) -> None:
+    """Cross-site WebSocket hijacking: the browser sends the evil page's origin; 403."""
+    (tmp_path / "index.html").write_text("<!doctype html><title>evil</title>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as evil:
+        threading.Thread(target=evil.serve_forever, daemon=True).start()
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+        outcome = page.evaluate(
+            """port => new Promise(resolve => {
+                const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`);
+                ws.onopen = () => resolve("open");
+                ws.onclose = () => resolve("refused");
+            })""",
+            server.port,
+        )
+        page.close()
+        evil.shutdown()
+    assert outcome == "refused"
+    assert "refused a WebSocket upgrade of /chat from origin" in server.output()
