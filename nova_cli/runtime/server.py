@@ -30,6 +30,11 @@ from nova_cli.runtime.parentdeath import exit_with_parent
 from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
 
 log = logging.getLogger("nova_cli.server")
+# A worker's WebSockets, their terminate and its HTTP requests all end within
+# the shutdown budget; after it comes only the pub/sub backend's own bounded
+# stop (at most 5 s) and the interpreter's exit.  Past the budget and this
+# margin, the supervisor kills the worker.
+EXIT_MARGIN = 7.0
 
 
 class NovaServer(uvicorn.Server):
@@ -131,7 +136,7 @@ def run_workers(config: uvicorn.Config, workers: int) -> None:
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()  # SIGTERM: each worker shuts down gracefully
-        deadline = time.monotonic() + (config.timeout_graceful_shutdown or 10.0) + 5.0
+        deadline = time.monotonic() + (config.timeout_graceful_shutdown or 0.0) + EXIT_MARGIN
         for proc in procs:
             proc.join(max(0.1, deadline - time.monotonic()))
             if proc.is_alive():

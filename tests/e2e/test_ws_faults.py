@@ -200,3 +200,25 @@ def test_the_apps_send_timeout_reaches_the_server_protocol() -> None:
                     reader.recv(timeout=10)
         assert "has not read for 0.5 s" in server.output()
         sock.close()
+
+
+def test_shutdown_is_one_budget_and_terminate_fits_in_it(tmp_path: Path) -> None:
+    """Busy callbacks and slow terminates on two workers: all terminated, within the budget."""
+    log = tmp_path / "t.log"
+    env = {
+        "NOVA_SHUTDOWN_TIMEOUT": "2",
+        "HOSTILE_TERMINATE_SECONDS": "0.5",
+        "HOSTILE_TERMINATE_LOG": str(log),
+    }
+    with nova("run", HOSTILE, "--workers", "2", env=env) as server, contextlib.ExitStack() as stack:
+        for _ in range(6):  # spread over both workers
+            conn = stack.enter_context(connect(server.ws_url + "/slow", open_timeout=10))
+            conn.send("hang")
+        time.sleep(0.5)
+        started = time.monotonic()
+        server.process.terminate()
+        server.process.wait(30)
+        took = time.monotonic() - started
+    lines = log.read_text().splitlines()
+    assert len(lines) == 6 and all("'shutdown'" in line for line in lines), lines
+    assert took < 2 + 1.5, f"shutdown took {took:.1f} s with a 2 s budget"

@@ -1,6 +1,6 @@
 """Routes the fault and attack tests aim at."""
 
-from hostile.controllers import inspect_controller, room_handler
+from hostile.controllers import inspect_controller, room_handler, slow_handler
 
 
 def slow_guard(req):
@@ -18,6 +18,7 @@ def routes(environment):
             "security": False,
             "routes": [
                 ("/room/:room", room_handler, {"protocol": "ws"}),
+                ("/slow", slow_handler, {"protocol": "ws"}),
                 ("/stats", inspect_controller.stats, {"methods": ["get"]}),
                 ("/members/:room", inspect_controller.members, {"methods": ["get"]}),
             ],
