@@ -8,6 +8,7 @@ silently.  This module imports nothing heavy: the CLI uses it for `--help`.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -32,6 +33,9 @@ class NovaConfig:
     plugins: list[Any] = field(default_factory=list)
     pubsub: str | None = None  # None: in memory; "redis://host:port/db" across workers
     max_body_size: int = 1024 * 1024  # bytes; larger request bodies get 413
+    max_header_count: int = 100  # more request headers get 431 (Cowboy's max_headers)
+    max_header_bytes: int = 64 * 1024  # a larger request head (line + headers) gets 431
+    header_timeout: float = 10.0  # seconds to receive a request head; then 408 and close
     ws_max_message_size: int = 1024 * 1024  # bytes; larger messages close with 1009
     ws_idle_timeout: float = 0.0  # seconds without a frame from the client; 0: off
     ws_queue_messages: int = 1000  # outbound queue bound per connection
@@ -50,11 +54,16 @@ _TYPES: dict[str, type] = {
     "plugins": list,
     "pubsub": str,
     "max_body_size": int,
+    "max_header_count": int,
+    "max_header_bytes": int,
+    "header_timeout": float,
     "ws_max_message_size": int,
     "ws_idle_timeout": float,
     "ws_queue_messages": int,
     "ws_queue_bytes": int,
 }
+# Limits that mean nothing at zero or below (or at infinity): the value must be positive.
+_POSITIVE = {"max_header_count", "max_header_bytes", "header_timeout"}
 # NOVA_PUBSUB_URL is the documented name; NOVA_ENV is a common shorthand.
 _ENV_NAMES = {
     "pubsub": ("NOVA_PUBSUB_URL", "NOVA_PUBSUB"),
@@ -118,6 +127,13 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
+    checked = _coerce_type(key, value, where)
+    if key in _POSITIVE and not 0 < checked < math.inf:
+        raise ConfigError(f"{where}: expected a positive number, got {value!r}")
+    return checked
+
+
+def _coerce_type(key: str, value: Any, where: str) -> Any:
     kind = _TYPES[key]
     if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
         return value

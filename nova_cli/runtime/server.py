@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 
+from nova_cli.runtime.http_protocol import http_protocol
 from nova_cli.runtime.websocket import GOING_AWAY, close_all
 
 log = logging.getLogger("nova_cli.server")
@@ -39,15 +40,17 @@ class NovaServer(uvicorn.Server):
 
 
 def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
-    """uvicorn settings for a Nova app: its host and port, its WebSocket limits.
+    """uvicorn settings for a Nova app: its host and port, its request-head and WebSocket limits.
 
-    permessage-deflate is off, as in Cowboy (and so Nova): it costs ~35 KB per
-    idle connection and CPU on every frame.
+    HTTP goes through `NovaHttpProtocol`, which bounds request heads (count,
+    size, time). permessage-deflate is off, as in Cowboy (and so Nova): it
+    costs ~35 KB per idle connection and CPU on every frame.
     """
     settings: dict[str, Any] = {
         "host": nova.host,
         "port": nova.port,
         "log_level": "info",
+        "http": http_protocol(nova),
         "ws_max_size": nova.ws_max_message_size,
         "ws_per_message_deflate": False,
         "timeout_graceful_shutdown": 10,
