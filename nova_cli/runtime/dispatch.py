@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.requests import HTTPConnection
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import Router
@@ -50,7 +50,15 @@ class NovaRouter(Router):
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            response = await self.handle_http(scope, receive)
+            try:
+                response = await self.handle_http(scope, receive)
+            except ClientDisconnect:
+                # The client left before its body was complete: a request that was
+                # never fully sent is not dispatched, and nobody is left to answer.
+                log.debug(
+                    "%s %s: client gone before the end of the body", scope["method"], scope["path"]
+                )
+                return
             await response(scope, receive, send)
         elif kind == "websocket":
             from nova_cli.runtime.websocket import serve_websocket
@@ -221,7 +229,10 @@ def _has_body(scope: Scope) -> tuple[bool, int | None]:
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, Receive]:
-    """Read the whole body (up to `limit`) and return it with a receive that replays it."""
+    """Read the whole body (up to `limit`) and return it with a receive that replays it.
+
+    Raises ClientDisconnect when the client goes away before the body is complete.
+    """
     has_body, length = _has_body(scope)
     if not has_body:
         return b"", receive
@@ -232,7 +243,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes,
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnect
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
