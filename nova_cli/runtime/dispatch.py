@@ -9,9 +9,12 @@ the router of a Starlette application, so Starlette middleware, lifespan and
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
@@ -20,7 +23,12 @@ from starlette.types import Lifespan, Message, Receive, Scope, Send
 
 from nova_cli.config import NovaConfig
 from nova_cli.runtime import errors, plugins, security, static
-from nova_cli.runtime.handlers import ReturnContext, UnsupportedReturn, to_response
+from nova_cli.runtime.handlers import (
+    ReturnContext,
+    UnsupportedReturn,
+    render_view,
+    to_response,
+)
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import Route, describe
@@ -140,11 +148,29 @@ class NovaRouter(Router):
 
     async def call_route(self, table: RouteTable, route: Route, req: Request) -> Response:
         if route.protocol == "static":
-            found = static.serve(route.target, req.pathinfo)
+            # Resolving the path and checking the file touch the disk: off the loop.
+            found = await run_in_threadpool(static.serve, route.target, req.pathinfo)
             return found or await self.status_page(table, req, 404, message="file not found")
         req.controller = route.target
-        result = await call(route.target, req)
+        result = await self.produce(table, route.target, req, req)
         return await self.respond(table, result, req, route.target)
+
+    async def produce(
+        self,
+        table: RouteTable,
+        fn: Callable[..., Any],
+        req: Request,
+        *args: Any,
+        default_status: int = 200,
+    ) -> Any:
+        """`fn(*args)`, with a view it returns rendered where it ran.
+
+        A sync `fn` runs in the thread pool, and so does the render of the
+        `("ok", vars)` it returns; an async `fn`'s view renders on the event
+        loop, as Starlette's templates do for an async endpoint.
+        """
+        ctx = ReturnContext(req, fn, table.views, default_status)
+        return await call(fn, *args, finish=functools.partial(render_view, ctx=ctx))
 
     async def respond(
         self,
@@ -163,7 +189,9 @@ class NovaRouter(Router):
             if fallback is None:
                 raise
             log.debug("fallback %s resolves %r", describe(fallback), unsupported.value)
-            resolved = await call(fallback.resolve, req, unsupported.value)
+            resolved = await self.produce(
+                table, fallback.resolve, req, req, unsupported.value, default_status=default_status
+            )
             # Nova renders an ("ok", vars) from the fallback with the fallback's view.
             ctx = ReturnContext(req, fallback.resolve, table.views, default_status)
             return await to_response(resolved, ctx)
@@ -190,8 +218,9 @@ class NovaRouter(Router):
                     "exception": exc,
                 }
             try:
+                result = await self.produce(table, route.target, req, req, default_status=status)
                 response = await self.respond(
-                    table, await call(route.target, req), req, route.target, default_status=status
+                    table, result, req, route.target, default_status=status
                 )
             except Exception:
                 log.exception(
