@@ -37,6 +37,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from nova_cli.config import NovaConfig
 from nova_cli.runtime.descriptors import warn_if_exhausted
 from nova_cli.runtime.logthrottle import ThrottledLog
 
@@ -50,9 +51,9 @@ _refusals = ThrottledLog(logging.getLogger("uvicorn.error"))
 class HeadLimits:
     """The bounds on one request head (the `[tool.nova]` settings of the same names)."""
 
-    max_header_count: int = 100
-    max_header_bytes: int = 64 * 1024
-    header_timeout: float = 10.0
+    max_header_count: int
+    max_header_bytes: int
+    header_timeout: float
 
     @classmethod
     def of(cls, config: Any) -> HeadLimits:
@@ -235,7 +236,7 @@ def http_protocol(config: Any) -> Any:
 
 
 def limits_of_app(app: Any) -> HeadLimits:
-    """The limits of the Nova app inside uvicorn's wrappers, or the defaults."""
+    """The limits of the Nova app inside uvicorn's wrappers, or those of the default settings."""
     # uvicorn wraps the app in one or two middleware, each keeping it as `.app`.
     for _ in range(5):
         config = getattr(getattr(app, "state", None), "nova_config", None)
@@ -244,4 +245,4 @@ def limits_of_app(app: Any) -> HeadLimits:
         app = getattr(app, "app", None)
         if app is None:
             break
-    return HeadLimits()
+    return HeadLimits.of(NovaConfig())
