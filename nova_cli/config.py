@@ -8,6 +8,7 @@ silently.  This module imports nothing heavy: the CLI uses it for `--help`.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -32,6 +33,9 @@ class NovaConfig:
     plugins: list[Any] = field(default_factory=list)
     pubsub: str | None = None  # None: in memory; "redis://host:port/db" across workers
     max_body_size: int = 1024 * 1024  # bytes; larger request bodies get 413
+    max_header_count: int = 100  # more request headers get 431 (Cowboy's max_headers)
+    max_header_bytes: int = 64 * 1024  # a larger request head (line + headers) gets 431
+    header_timeout: float = 10.0  # seconds to receive a request head; then 408 and close
     ws_max_message_size: int = 1024 * 1024  # bytes; larger messages close with 1009
     ws_idle_timeout: float = 0.0  # seconds without a frame from the client; 0: off
     ws_queue_messages: int = 1000  # outbound queue bound per connection
@@ -46,6 +50,19 @@ class NovaConfig:
         return self.environment == "dev"
 
 
+# The key under which an app's lifespan state carries its settings.  uvicorn
+# hands that state to every connection's protocol: this is how the server's
+# protocols learn the app's limits, in every worker, under any command line.
+LIFESPAN_KEY = "nova.config"
+_DEFAULTS = NovaConfig()
+
+
+def from_lifespan_state(state: Mapping[str, Any]) -> NovaConfig:
+    """The settings an app's lifespan put in the server's state; the defaults without one."""
+    found = state.get(LIFESPAN_KEY)
+    return found if isinstance(found, NovaConfig) else _DEFAULTS
+
+
 _TYPES: dict[str, type] = {
     "app": str,
     "host": str,
@@ -54,6 +71,9 @@ _TYPES: dict[str, type] = {
     "plugins": list,
     "pubsub": str,
     "max_body_size": int,
+    "max_header_count": int,
+    "max_header_bytes": int,
+    "header_timeout": float,
     "ws_max_message_size": int,
     "ws_idle_timeout": float,
     "ws_queue_messages": int,
@@ -151,14 +171,27 @@ def _origins(value: list[Any]) -> list[str]:
     return [check_entry(entry) for entry in value]
 
 
+def _positive(value: float) -> float:
+    # A limit that means nothing at zero or below, or at infinity.
+    if not 0 < value < math.inf:
+        raise ValueError(f"expected a positive number, got {value!r}")
+    return value
+
+
 def _non_negative(value: float) -> float:
-    if value < 0:
-        raise ValueError(f"must not be negative, got {value}")
+    # Zero turns the limit off.
+    if not 0 <= value < math.inf:
+        raise ValueError(f"expected zero or a positive number, got {value!r}")
     return value
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ws_allowed_origins": _origins,
+    "max_header_count": _positive,
+    "max_header_bytes": _positive,
+    "header_timeout": _positive,
+    "ws_send_timeout": _non_negative,
+    "ws_send_buffer": _non_negative,
     "shutdown_timeout": _non_negative,
 }
 

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from nova_cli.config import ConfigError, NovaConfig, load_config
+from nova_cli.config import LIFESPAN_KEY, ConfigError, NovaConfig, load_config
 from nova_cli.runtime.dispatch import NovaRouter
 from nova_cli.runtime.table import build_table
 
@@ -72,13 +72,12 @@ class NovaApp(Starlette):
 async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     from nova_cli import pubsub
     from nova_cli.runtime.connection import close_all
-    from nova_cli.runtime.ws_protocol import STATE_KEY, limits_of
 
     await pubsub.backend.start()
     try:
-        # The lifespan state reaches the server's protocols: the WebSocket
-        # protocol reads the app's transport limits from it.
-        yield {STATE_KEY: limits_of(app.state.nova_config)}
+        # The lifespan state reaches the server's protocols, which read the
+        # app's limits from it (request heads, WebSocket flow control).
+        yield {LIFESPAN_KEY: app.state.nova_config}
     finally:
         # Under `nova serve`/`nova run` the server closes sockets with 1001 before
         # this point; under plain uvicorn, uvicorn has closed them with 1012.

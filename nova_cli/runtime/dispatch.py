@@ -9,10 +9,13 @@ the router of a Starlette application, so Starlette middleware, lifespan and
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from starlette.requests import HTTPConnection
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import Router
@@ -20,7 +23,12 @@ from starlette.types import Lifespan, Message, Receive, Scope, Send
 
 from nova_cli.config import NovaConfig
 from nova_cli.runtime import errors, plugins, security, static
-from nova_cli.runtime.handlers import ReturnContext, UnsupportedReturn, to_response
+from nova_cli.runtime.handlers import (
+    ReturnContext,
+    UnsupportedReturn,
+    render_view,
+    to_response,
+)
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.origins import OriginPolicy
 from nova_cli.runtime.request import Request
@@ -52,7 +60,15 @@ class NovaRouter(Router):
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            response = await self.handle_http(scope, receive)
+            try:
+                response = await self.handle_http(scope, receive)
+            except ClientDisconnect:
+                # The client left before its body was complete: a request that was
+                # never fully sent is not dispatched, and nobody is left to answer.
+                log.debug(
+                    "%s %s: client gone before the end of the body", scope["method"], scope["path"]
+                )
+                return
             await response(scope, receive, send)
         elif kind == "websocket":
             from nova_cli.runtime.websocket import serve_websocket
@@ -134,11 +150,29 @@ class NovaRouter(Router):
 
     async def call_route(self, table: RouteTable, route: Route, req: Request) -> Response:
         if route.protocol == "static":
-            found = static.serve(route.target, req.pathinfo)
+            # Resolving the path and checking the file touch the disk: off the loop.
+            found = await run_in_threadpool(static.serve, route.target, req.pathinfo)
             return found or await self.status_page(table, req, 404, message="file not found")
         req.controller = route.target
-        result = await call(route.target, req)
+        result = await self.produce(table, route.target, req, req)
         return await self.respond(table, result, req, route.target)
+
+    async def produce(
+        self,
+        table: RouteTable,
+        fn: Callable[..., Any],
+        req: Request,
+        *args: Any,
+        default_status: int = 200,
+    ) -> Any:
+        """`fn(*args)`, with a view it returns rendered where it ran.
+
+        A sync `fn` runs in the thread pool, and so does the render of the
+        `("ok", vars)` it returns; an async `fn`'s view renders on the event
+        loop, as Starlette's templates do for an async endpoint.
+        """
+        ctx = ReturnContext(req, fn, table.views, default_status)
+        return await call(fn, *args, finish=functools.partial(render_view, ctx=ctx))
 
     async def respond(
         self,
@@ -157,7 +191,9 @@ class NovaRouter(Router):
             if fallback is None:
                 raise
             log.debug("fallback %s resolves %r", describe(fallback), unsupported.value)
-            resolved = await call(fallback.resolve, req, unsupported.value)
+            resolved = await self.produce(
+                table, fallback.resolve, req, req, unsupported.value, default_status=default_status
+            )
             # Nova renders an ("ok", vars) from the fallback with the fallback's view.
             ctx = ReturnContext(req, fallback.resolve, table.views, default_status)
             return await to_response(resolved, ctx)
@@ -184,8 +220,9 @@ class NovaRouter(Router):
                     "exception": exc,
                 }
             try:
+                result = await self.produce(table, route.target, req, req, default_status=status)
                 response = await self.respond(
-                    table, await call(route.target, req), req, route.target, default_status=status
+                    table, result, req, route.target, default_status=status
                 )
             except Exception:
                 log.exception(
@@ -223,7 +260,10 @@ def _has_body(scope: Scope) -> tuple[bool, int | None]:
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, Receive]:
-    """Read the whole body (up to `limit`) and return it with a receive that replays it."""
+    """Read the whole body (up to `limit`) and return it with a receive that replays it.
+
+    Raises ClientDisconnect when the client goes away before the body is complete.
+    """
     has_body, length = _has_body(scope)
     if not has_body:
         return b"", receive
@@ -234,7 +274,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes,
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnect
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from nova_cli.runtime.request import Request
@@ -62,7 +63,7 @@ def describe_unsupported(value: Any, reason: str = "") -> str:
     return f"controller returned {text}{why}; expected one of: " + "; ".join(RETURN_SHAPES)
 
 
-BuiltinHandler = Callable[[tuple[Any, ...], ReturnContext], Response]
+BuiltinHandler = Callable[[tuple[Any, ...], ReturnContext], Response | Awaitable[Response]]
 CustomHandler = Callable[[int, dict[str, str], Any], Any]
 
 _builtins: dict[str, BuiltinHandler] = {}
@@ -112,7 +113,8 @@ async def to_response(value: Any, ctx: ReturnContext) -> Response:
     tag = value[0]
     builtin = _builtins.get(tag)
     if builtin is not None:
-        return builtin(value, ctx)
+        response = builtin(value, ctx)
+        return await response if inspect.isawaitable(response) else response
     custom = _custom.get(tag)
     if custom is None:
         raise UnsupportedReturn(value, f"no handler named {tag!r}")
@@ -207,6 +209,22 @@ def _view(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
     return HTMLResponse(html, status, _headers(opts.get("headers"), value))
 
 
+def render_view(value: Any, ctx: ReturnContext) -> Any:
+    """A well-formed `("ok"|"view", ...)` tuple rendered to its response now; anything else as is.
+
+    The dispatcher applies it to a sync controller's return value in the
+    controller's worker thread, so the template renders there, off the event
+    loop.  A tuple of the wrong shape is left for `to_response` to report (or
+    the fallback controller to resolve).
+    """
+    if isinstance(value, tuple) and value and value[0] in ("ok", "view"):
+        try:
+            return _view(value, ctx)
+        except UnsupportedReturn:
+            return value
+    return value
+
+
 def view_name(controller: Any) -> str:
     """Nova's rule: the module `main_controller` renders `views/main.html`."""
     module = getattr(controller, "__module__", None) or "view"
@@ -242,7 +260,7 @@ def _redirect(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
 
 
 @_builtin("sendfile")
-def _sendfile(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
+async def _sendfile(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
     if len(value) != 5 or not isinstance(value[3], tuple) or len(value[3]) != 3:
         raise UnsupportedReturn(
             value, "sendfile takes (sendfile, status, headers, (offset, length, path), mime)"
@@ -252,11 +270,16 @@ def _sendfile(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
     if not (isinstance(offset, int) and isinstance(length, int) and offset >= 0 and length >= 0):
         raise UnsupportedReturn(value, "offset and length must be non-negative integers")
     file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"sendfile: {file} is not a file")
-    length = max(0, min(length, file.stat().st_size - offset))
+    size = await run_in_threadpool(_file_size, file)  # a stat: off the event loop
+    length = max(0, min(length, size - offset))
     headers = {"content-length": str(length), **headers}
     return StreamingResponse(_slice(file, offset, length), status, headers, media_type=value[4])
+
+
+def _file_size(file: Path) -> int:
+    if not file.is_file():
+        raise FileNotFoundError(f"sendfile: {file} is not a file")
+    return file.stat().st_size
 
 
 def _slice(path: Path, offset: int, length: int, chunk: int = 64 * 1024) -> Iterator[bytes]:

@@ -37,11 +37,26 @@ def _is_async(fn: Any) -> bool:
 _is_async_cached = functools.lru_cache(maxsize=4096)(_is_async)
 
 
-async def call(fn: Callable[..., Any], *args: Any) -> Any:
-    """Await `fn(*args)`: inline if async, in the thread pool if sync."""
+async def call(
+    fn: Callable[..., Any], *args: Any, finish: Callable[[Any], Any] | None = None
+) -> Any:
+    """Await `fn(*args)`: inline if async, in the thread pool if sync.
+
+    `finish`, when given, is applied to a sync `fn`'s result in the same worker
+    thread, so blocking work that follows the call (rendering the view it
+    returned) stays off the event loop without a second trip to the pool.
+    An async `fn`'s result is returned as it is.
+    """
     if is_async(fn):
         return await fn(*args)
-    result = await run_in_threadpool(fn, *args)
+    if finish is None:
+        result = await run_in_threadpool(fn, *args)
+    else:
+        result = await run_in_threadpool(_then, fn, args, finish)
     if inspect.isawaitable(result):  # a sync wrapper that returned a coroutine
         result = await result
     return result
+
+
+def _then(fn: Callable[..., Any], args: tuple[Any, ...], finish: Callable[[Any], Any]) -> Any:
+    return finish(fn(*args))

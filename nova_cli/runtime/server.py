@@ -26,6 +26,7 @@ import uvicorn
 
 from nova_cli.runtime.connection import close_all
 from nova_cli.runtime.frames import GOING_AWAY
+from nova_cli.runtime.http_protocol import NovaHttpProtocol
 from nova_cli.runtime.parentdeath import exit_with_parent
 from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
 
@@ -61,15 +62,19 @@ class NovaServer(uvicorn.Server):
 
 
 def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
-    """uvicorn settings for a Nova app: its host and port, its WebSocket limits.
+    """uvicorn settings for a Nova app: its host and port, its request-head and WebSocket limits.
 
-    permessage-deflate is off, as in Cowboy (and so Nova): it costs ~35 KB per
-    idle connection and CPU on every frame.
+    HTTP goes through `NovaHttpProtocol`, which bounds request heads (count,
+    size, time). permessage-deflate is off, as in Cowboy (and so Nova): it
+    costs ~35 KB per idle connection and CPU on every frame.
     """
     settings: dict[str, Any] = {
         "host": nova.host,
         "port": nova.port,
         "log_level": "info",
+        # Both read the app's limits from its lifespan state, so that they
+        # pickle to worker processes and work under plain uvicorn as well.
+        "http": NovaHttpProtocol,
         "ws": NovaWebSocketProtocol,
         "ws_max_size": nova.ws_max_message_size,
         "ws_per_message_deflate": False,

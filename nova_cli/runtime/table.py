@@ -60,7 +60,7 @@ def build_table(config: NovaConfig) -> RouteTable:
         ws=RouteTree([r for r in routes if r.protocol == "ws"]),
         status={r.status_code: r for r in routes if r.status_code is not None},
         plugins=plugins,
-        views=Views(views_dir) if views_dir.is_dir() else None,
+        views=Views(views_dir, auto_reload=config.dev) if views_dir.is_dir() else None,
     )
 
 

@@ -33,24 +33,10 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from nova_cli.config import NovaConfig
+from nova_cli.config import from_lifespan_state
 from nova_cli.runtime.frames import INVALID_DATA, SLOW_CONSUMER, TRY_AGAIN
 
 log = logging.getLogger("nova_cli.websocket")
-
-_DEFAULTS = NovaConfig()
-
-
-STATE_KEY = "nova.ws_limits"  # where the app's lifespan state carries its limits
-
-
-def limits_of(config: NovaConfig) -> dict[str, Any]:
-    """The transport limits of a Nova app, as its lifespan hands them to the server."""
-    return {
-        "send_timeout": config.ws_send_timeout,
-        "send_buffer": config.ws_send_buffer,
-        "max_buffered": config.ws_queue_bytes,
-    }
 
 
 class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -65,10 +51,10 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        limits = {**limits_of(_DEFAULTS), **self.app_state.get(STATE_KEY, {})}
-        self.send_timeout: float = limits["send_timeout"]
-        self.send_buffer: int = limits["send_buffer"]
-        self.max_buffered: int = limits["max_buffered"]  # bytes this side may hold for the client
+        config = from_lifespan_state(self.app_state)
+        self.send_timeout = config.ws_send_timeout
+        self.send_buffer = config.ws_send_buffer
+        self.max_buffered = config.ws_queue_bytes  # bytes this side may hold for the client
         self._write_paused = False
         self._stall_timer: asyncio.TimerHandle | None = None
         self._abort_timer: asyncio.TimerHandle | None = None

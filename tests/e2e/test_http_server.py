@@ -405,3 +405,44 @@ def test_a_bad_route_table_fails_in_one_line(
     assert "Traceback" not in result.stdout
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+# -- a client that leaves mid-body -------------------------------------------
+
+RECORD_ROUTE = """
+
+_original_routes = routes
+CALLS = []
+
+
+def routes(environment):
+    async def record(req):
+        CALLS.append(len(req.body))
+        return ("status", 204)
+
+    async def calls(req):
+        return ("json", CALLS)
+
+    extra = [("/record", record, {"methods": ["post"]}), ("/calls", calls, {"methods": ["get"]})]
+    return _original_routes(environment) + [{"plugins": [], "routes": extra}]
+"""
+
+
+def test_a_body_cut_short_is_never_dispatched(demo_root: Path) -> None:
+    with (demo_root / "demo" / "router.py").open("a") as router:
+        router.write(RECORD_ROUTE)
+    with uvicorn_app(demo_root) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /record HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 1000\r\n\r\n"
+                b"0123456789"
+            )
+            sock.shutdown(socket.SHUT_WR)  # gone after 10 of the 1,000 bytes
+            # The server closing its side means it has seen the client go.
+            assert sock.recv(65536) == b""
+        # (record and calls run on the event loop: by the time /calls is read, a
+        # dispatch of the cut request would have been recorded.)
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            assert c.get("/calls").json() == []
+            assert c.post("/record", content=b"0123456789").status_code == 204
+            assert c.get("/calls").json() == [10]

@@ -164,3 +164,43 @@ def test_bad_override_type(tmp_path: Path) -> None:
 def test_known_keys() -> None:
     assert set(known_keys()) >= {"app", "host", "port", "environment", "plugins", "pubsub"}
     assert "root" not in known_keys()
+
+
+def test_request_head_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_config(project(tmp_path, ""))
+    assert (defaults.max_header_count, defaults.max_header_bytes, defaults.header_timeout) == (
+        100,
+        64 * 1024,
+        10.0,
+    )
+    root = project(tmp_path, "max_header_count = 50\nmax_header_bytes = 8192\n")
+    monkeypatch.setenv("NOVA_HEADER_TIMEOUT", "2.5")
+    config = load_config(root)
+    assert (config.max_header_count, config.max_header_bytes, config.header_timeout) == (
+        50,
+        8192,
+        2.5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("tool_nova", "message"),
+    [
+        ("max_header_count = 0\n", r"max_header_count in .*: expected a positive number, got 0"),
+        ("max_header_bytes = -1\n", r"max_header_bytes in .*: expected a positive number, got -1"),
+        ("header_timeout = 0\n", r"header_timeout in .*: expected a positive number, got 0"),
+        ("header_timeout = nan\n", r"header_timeout in .*: expected a positive number, got nan"),
+        ("header_timeout = inf\n", r"header_timeout in .*: expected a positive number, got inf"),
+    ],
+)
+def test_request_head_limits_must_be_positive(tmp_path: Path, tool_nova: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(project(tmp_path, tool_nova))
+
+
+def test_a_bad_head_limit_from_a_variable_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOVA_MAX_HEADER_COUNT", "0")
+    with pytest.raises(ConfigError, match="NOVA_MAX_HEADER_COUNT: expected a positive number"):
+        load_config(project(tmp_path, ""))

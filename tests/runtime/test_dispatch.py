@@ -26,6 +26,7 @@ PIPE_APP = {
                     ("/req/:id/[...]", c.inspect, {"extra_state": {"k": "v"}}),
                     ("/body", c.body, {"methods": ["post", "put"]}),
                     ("/raw_body", c.raw_body, {"methods": ["post"]}),
+                    ("/record", c.record, {"methods": ["post"]}),
                     ("/page", c.page, {"methods": ["get"]}),
                     ("/notes/[...]", c.which("wild")),
                     ("/notes/:id", c.which("show")),
@@ -56,6 +57,12 @@ PIPE_APP = {
 
         def page(req):
             return ("status", 200, {"x-page": "1"}, "a page body")
+
+        CALLS = []
+
+        def record(req):
+            CALLS.append(req.body)
+            return ("status", 200)
 
         def which(name):
             def controller(req):
@@ -236,3 +243,44 @@ def test_a_500_keeps_the_headers_plugins_set(apps: Apps) -> None:
     assert response.status_code == 500
     assert response.headers["access-control-allow-origin"] == "*"
     assert response.headers["x-correlation-id"]
+
+
+async def test_a_body_cut_short_by_a_disconnect_is_not_dispatched(apps: Apps) -> None:
+    app = apps.app(apps.write(PIPE_APP, package="pipe"))
+    from pipe.controller import CALLS
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/record",
+        "raw_path": b"/record",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"nova"), (b"content-length", b"1000")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    messages = [
+        {"type": "http.request", "body": b"0123456789", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert CALLS == []  # the controller never saw the 10 bytes
+    assert sent == []  # and nobody is left to answer
+    # The same request, whole, is dispatched.
+    scope["headers"] = [(b"host", b"nova"), (b"content-length", b"10")]
+    messages[:] = [{"type": "http.request", "body": b"0123456789", "more_body": False}]
+    await app(scope, receive, send)
+    assert CALLS == [b"0123456789"]
+    assert sent[0]["status"] == 200

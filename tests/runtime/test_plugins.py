@@ -237,6 +237,35 @@ def test_malformed_or_empty_json_is_400_with_a_json_error(
     assert r.json()["message"].startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"title": NaN}', "JSON body cannot be accepted: NaN is not a JSON number"),
+        (b'{"title": Infinity}', "JSON body cannot be accepted: Infinity is not a JSON number"),
+        (b'{"title": -Infinity}', "JSON body cannot be accepted: -Infinity is not a JSON number"),
+        (b'{"title": 1e999}', "JSON body cannot be accepted: 1e999 is too large for a float"),
+        (b'{"title": "\\ud800"}', "JSON body cannot be accepted: lone surrogate '\\ud800'"),
+        (b'{"\\uDC00": "key"}', "JSON body cannot be accepted: lone surrogate '\\udc00'"),
+    ],
+)
+def test_json_the_encoder_cannot_write_is_400(
+    client: TestClient, body: bytes, message: str
+) -> None:
+    r = client.post("/req/echo", content=body, headers={"content-type": "application/json"})
+    assert (r.status_code, r.json()) == (400, {"error": "bad_request", "message": message})
+
+
+def test_json_nested_1000_deep_is_400_with_nothing_logged(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = b'{"a": ' * 1000 + b"1" + b"}" * 1000
+    with caplog.at_level(logging.DEBUG):
+        r = client.post("/req/echo", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["message"] == "JSON body nested deeper than 512 levels"
+    assert [rec for rec in caplog.records if rec.levelno >= logging.WARNING] == []
+
+
 def test_json_is_not_decoded_for_get_or_other_content_types(client: TestClient) -> None:
     r = client.request(
         "GET", "/req/echo", content=b"{bad", headers={"content-type": "application/json"}

@@ -45,3 +45,14 @@ def test_an_edited_template_is_served_fresh(views: Views, tmp_path: Path) -> Non
     later = time.time() + 5
     os.utime(page, (later, later))  # mtime granularity must not hide the change
     assert views.render("main", {"title": "a"}) == "<h2>a</h2>"
+
+
+def test_without_auto_reload_a_template_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "main.html").write_text("<h1>{{ title }}</h1>")
+    views = Views(tmp_path, auto_reload=False)  # every environment but dev
+    assert views.render("main", {"title": "a"}) == "<h1>a</h1>"
+    page = tmp_path / "main.html"
+    page.write_text("<h2>{{ title }}</h2>")
+    later = time.time() + 5
+    os.utime(page, (later, later))
+    assert views.render("main", {"title": "a"}) == "<h1>a</h1>"

@@ -1,17 +1,18 @@
 """The request plugin (Nova's `nova_request_plugin`): decode bodies and query strings.
 
-Options: `decode_json_body` (JSON body → `req.json`; malformed → 400),
+Options: `decode_json_body` (JSON body → `req.json`; malformed, or holding a
+value JSON cannot send back such as NaN, → 400; see `json_body`),
 `read_urlencoded_body` (form body → `req.params`), `parse_qs` (`True` →
 `req.parsed_qs` as a dict, `"list"` → a list of pairs).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from nova_cli.runtime import json_body
 from nova_cli.runtime.request import Request
 
 OPTIONS = ("decode_json_body", "read_urlencoded_body", "parse_qs")
@@ -48,10 +49,8 @@ async def pre_request(req: Request, options: Mapping[str, Any]) -> Any:
 
 
 def _decode_json(req: Request) -> str | None:
-    if not req.body.strip():
-        return "empty JSON body"
     try:
-        req.json = json.loads(req.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return f"malformed JSON body: {exc}"
+        req.json = json_body.decode(req.body)
+    except json_body.BadJson as exc:
+        return str(exc)
     return None
