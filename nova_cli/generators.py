@@ -1,4 +1,4 @@
-"""What each generator produces: `nova new` and the `nova gen` kinds (SPEC §8).
+"""What each generator produces: `nova new` and the `nova gen` kinds (see docs/cli.md).
 
 Each function validates its input, renders its template (`templates/<kind>`),
 and returns a `scaffold.Plan`: the files to create, the route tuples to add

@@ -1,4 +1,4 @@
-"""Custom return handlers, Nova's `nova_handlers` (SPEC §4).
+"""Custom return handlers, Nova's `nova_handlers` (see docs/controllers-and-handlers.md).
 
 from nova_cli import handlers
 handlers.register_handler("xml", my_xml_handler.handle)

@@ -1,4 +1,4 @@
-"""Every return shape of SPEC §4 through the one normaliser, custom handlers, fallbacks."""
+"""Every return shape through the one normaliser, custom handlers, fallbacks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Group security (SPEC §6): every result, sync and async, auth_data, a raising callable."""
+"""Group security: every result, sync and async, auth_data, a raising callable."""
 
 from __future__ import annotations
 
