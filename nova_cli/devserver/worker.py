@@ -258,7 +258,10 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def main() -> None:
-    """Entry point: `python -c 'from nova_cli.devserver.worker import main; main()' '{...}'` (its settings as JSON)."""
+    """Entry point: `python -c 'from nova_cli.devserver.worker import main; main()' JSON`.
+
+    JSON is the worker's settings, as the supervisor writes them.
+    """
     spec = json.loads(sys.argv[1])
     # The control channel tells a serving worker that the supervisor died; this
     # covers the time before it serves (an app whose import never returns).

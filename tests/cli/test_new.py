@@ -1,4 +1,4 @@
-"""`nova new`: the app layout docs/getting-started.md shows, next steps, and refusals that write nothing."""
+"""`nova new`: the app layout getting-started shows, next steps, refusals that write nothing."""
 
 from __future__ import annotations
 
