@@ -69,9 +69,12 @@ class NovaApp(Starlette):
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
-    from nova_cli import pubsub
+    from nova_cli import process, pubsub
     from nova_cli.runtime.websocket import close_all
 
+    # The node is named in the OS process that serves, never inherited from a
+    # parent that imported the app and forked (gunicorn --preload).
+    process.fix_node()
     await pubsub.backend.start()
     try:
         yield
