@@ -1,8 +1,8 @@
 """Erlang-style processes: pids, mailboxes, `self()` and `send(pid, message)`.
 
 Every WebSocket connection is one logical process.  Its pid is opaque,
-hashable and printable, and names the node (this worker process) it lives
-on, so that a distributed pub/sub backend can route a message for a pid to
+hashable and printable, and names the node (this worker process, `node()`)
+it lives on, so that a distributed pub/sub backend can route a message for a pid to
 the worker that owns it.  Messages sent to a process arrive in its mailbox
 and are handled one at a time, in arrival order, by its own task.
 
@@ -18,49 +18,18 @@ import itertools
 import logging
 import os
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, NamedTuple
+from typing import Any
 
-__all__ = ["Pid", "Process", "self", "send", "is_alive", "NODE"]
+from nova_cli import terms
+from nova_cli.pid import Pid, fix_node, node
 
-# This worker's node name: unique per OS process, so pids never collide
-# across workers or machines.
-NODE = f"{uuid.uuid4().hex[:12]}@{os.getpid()}"
+__all__ = ["Pid", "Process", "self", "send", "is_alive", "node", "fix_node"]
+
 _ids = itertools.count(1)
 log = logging.getLogger("nova_cli.process")
-
-
-class Pid(NamedTuple):
-    """A process identifier: `<node.id>`, like Erlang's `<0.123.0>`.
-
-    A named tuple because pids are hashed for every member of every
-    broadcast, and a tuple hashes in C.  Treat it as opaque.
-    """
-
-    node: str
-    id: int
-
-    def __str__(self) -> str:
-        return f"<{self.node}.{self.id}>"
-
-    def __repr__(self) -> str:
-        return f"Pid({str(self)!r})"
-
-    @property
-    def is_local(self) -> bool:
-        return self.node == NODE
-
-    def encode(self) -> str:
-        """A string form for transports (`Pid.decode` reverses it)."""
-        return f"{self.node}/{self.id}"
-
-    @classmethod
-    def decode(cls, text: str) -> Pid:
-        node, _, ident = text.rpartition("/")
-        return cls(node, int(ident))
 
 
 # Mailbox entries are (kind, message, size); `send` and pub/sub deliver INFO.
@@ -68,7 +37,7 @@ INFO = 0
 
 
 def new_pid() -> Pid:
-    return Pid(NODE, next(_ids))
+    return Pid(node(), next(_ids))
 
 
 class Process:
@@ -212,6 +181,9 @@ def _run_hook(hook: Callable[[Pid], None], pid: Pid) -> None:
 
 _processes: dict[Pid, Process] = {}
 _current: ContextVar[Pid | None] = ContextVar("nova_process", default=None)
+# A pid the parent made for its context (at import) names the parent's node: a
+# forked worker's tasks, which copy that context, make their own.
+os.register_at_fork(after_in_child=lambda: _current.set(None))
 # Set by a distributed pub/sub backend to carry messages for other nodes' pids.
 remote_send: Callable[[Pid, Any], None] | None = None
 
@@ -232,9 +204,15 @@ def self() -> Pid:
 
 def send(pid: Pid, message: Any) -> None:
     """Deliver `message` to `pid`'s `websocket_info`.  Like Erlang's `!`,
-    sending to a process that is gone does nothing."""
+    sending to a process that is gone does nothing.
+
+    `message` must be able to cross between nodes (`nova_cli.terms`), even
+    to a local pid: a `TypeError` here, not on another worker later.
+    """
     if not isinstance(pid, Pid):
         raise TypeError(f"send() needs a Pid, got {pid!r}")
+    if type(message) not in terms.SCALARS:  # a str message skips the call
+        terms.check(message, "process.send message")
     process = _processes.get(pid)
     if process is not None:
         process.deliver(message)

@@ -1,4 +1,4 @@
-"""Pub/sub, Nova's `nova_pubsub` (SPEC §7).
+"""Pub/sub, Nova's `nova_pubsub`.
 
     from nova_cli import pubsub
 
@@ -8,9 +8,11 @@
     # in websocket_info
 
 Plain functions, callable from sync or async code, from WebSocket callbacks,
-controllers and background tasks.  Channels are any hashable value (Nova uses
+controllers and background tasks.  Channels are hashable values (Nova uses
 atoms; strings here).  Delivery is at-most-once, ordered per sender and
 receiver; the sender receives its own broadcast when it is a member.
+Channels, topics and payloads must be able to cross between workers
+(`nova_cli.terms`), with every backend: what cannot is a `TypeError` at the call.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import importlib.util
 from collections.abc import Hashable
 from typing import Any
 
-from nova_cli import process
+from nova_cli import process, terms
 from nova_cli.process import Pid
 from nova_cli.pubsub._hub import Hub, payload_size
 from nova_cli.pubsub.backends.base import Backend
 from nova_cli.pubsub.backends.memory import MemoryBackend
+from nova_cli.terms import SCALARS
 
 __all__ = [
     "join",
@@ -78,6 +81,7 @@ def join(channel: Hashable, pid: Pid | None = None) -> None:
             "join from a WebSocket callback (init, websocket_init, websocket_handle, "
             "websocket_info) or pass the pid of a connection"
         )
+    terms.check(channel, "pubsub.join channel")
     hub.join(channel, pid)
     backend.joined(channel, pid)
     # Registered after the join: if the process exited meanwhile (a join from
@@ -101,14 +105,33 @@ def leave(channel: Hashable, pid: Pid | None = None) -> bool:
 
 def broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
     """Send `("nova_pubsub", channel, sender, topic, payload)` to every member on every worker."""
+    if not (type(payload) in SCALARS and type(topic) in SCALARS and type(channel) in SCALARS):
+        _check(channel, topic, payload, _BROADCAST)  # the usual broadcast skips the call
     envelope = ("nova_pubsub", channel, process.self(), topic, payload)
     backend.publish(channel, envelope, payload_size(payload))
 
 
 def local_broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
     """Like `broadcast`, but only to the members on this worker."""
+    if not (type(payload) in SCALARS and type(topic) in SCALARS and type(channel) in SCALARS):
+        _check(channel, topic, payload, _LOCAL_BROADCAST)
     envelope = ("nova_pubsub", channel, process.self(), topic, payload)
     hub.deliver(channel, envelope, payload_size(payload))
+
+
+# What the checks call each part, made once: a broadcast's check must cost next to nothing.
+_BROADCAST = tuple(f"pubsub.broadcast {part}" for part in ("channel", "topic", "payload"))
+_LOCAL_BROADCAST = tuple(
+    f"pubsub.local_broadcast {part}" for part in ("channel", "topic", "payload")
+)
+
+
+def _check(channel: Hashable, topic: Any, payload: Any, names: tuple[str, ...]) -> None:
+    # With every backend, memory included: an app must not work on one
+    # worker and break once its workers share Redis.
+    terms.check(channel, names[0])
+    terms.check(topic, names[1])
+    terms.check(payload, names[2])
 
 
 def get_members(channel: Hashable) -> list[Pid]:

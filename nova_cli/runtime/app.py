@@ -70,9 +70,12 @@ class NovaApp(Starlette):
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-    from nova_cli import pubsub
+    from nova_cli import process, pubsub
     from nova_cli.runtime.connection import close_all
 
+    # The node is named in the OS process that serves, never inherited from a
+    # parent that imported the app and forked (gunicorn --preload).
+    process.fix_node()
     await pubsub.backend.start()
     try:
         # The lifespan state reaches the server's protocols, which read the

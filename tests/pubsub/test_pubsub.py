@@ -1,10 +1,14 @@
-"""The pub/sub contract (SPEC §7), run against every backend."""
+"""The pub/sub contract, run against every backend."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -144,6 +148,45 @@ async def test_a_full_mailbox_reports_overflow_instead_of_growing(backend: Backe
     assert a.overflows == 3
 
 
+@pytest.mark.parametrize(
+    ("bad", "where", "what"),
+    [
+        ({1, 2}, "", "of type set"),
+        ({"users": [1, {"a": object()}]}, "['users'][1]['a']", "of type object"),
+        ((1, lambda: None), "[1]", "of type function"),
+        (2**64, "", "an int of 65 bits"),
+        (bytearray(b"x"), "", "of type bytearray"),
+    ],
+)
+async def test_what_cannot_cross_is_a_type_error_at_the_call(
+    backend: Backend, bad: Any, where: str, what: str
+) -> None:
+    """With every backend: an app that works in memory must not break on Redis."""
+    a = Member()
+    pubsub.join("chat", a.pid)
+    a.as_self()
+    for call, name in [
+        (pubsub.broadcast, "broadcast"),
+        (pubsub.local_broadcast, "local_broadcast"),
+    ]:
+        with pytest.raises(TypeError, match=re.escape(f"pubsub.{name} payload{where} is {what}")):
+            call("chat", "t", bad)
+        with pytest.raises(TypeError, match=re.escape(f"pubsub.{name} topic{where} is {what}")):
+            call("chat", bad, "x")
+    for pid in (a.pid, process.Pid("elsewhere@1", 1)):
+        with pytest.raises(TypeError, match=re.escape(f"process.send message{where} is {what}")):
+            process.send(pid, bad)
+    with pytest.raises(TypeError, match="pubsub.broadcast channel is of type frozenset"):
+        pubsub.broadcast(frozenset({"chat"}), "t", "x")
+    with pytest.raises(TypeError, match="pubsub.join channel is of type frozenset"):
+        pubsub.join(frozenset({"chat"}), a.pid)
+    assert len(a._mailbox) == 0 and pubsub.get_members(frozenset({"chat"})) == []
+    pubsub.broadcast("chat", ("t",), [b"ok", (1.5, None, a.pid), {("k", 1): True}])
+    assert await a.collect(1) == [
+        ("nova_pubsub", "chat", a.pid, ("t",), [b"ok", (1.5, None, a.pid), {("k", 1): True}])
+    ]
+
+
 async def test_send_and_self() -> None:
     a = Member()
     a.as_self()
@@ -161,6 +204,40 @@ def test_pids_are_opaque_hashable_printable_and_round_trip() -> None:
     assert str(pid).startswith("<") and str(pid).endswith(">")
     assert {pid: 1}[process.Pid.decode(pid.encode())] == 1
     assert pid.is_local and not process.Pid("elsewhere@1", 1).is_local
+
+
+FORK = """
+import os
+from nova_cli import process
+
+parent = process.self().node  # named before the fork, as at import
+read, write = os.pipe()
+child = os.fork()
+if child == 0:
+    os.write(write, f"{process.self().node} {process.new_pid().node}".encode())
+    os._exit(0)
+os.waitpid(child, 0)
+print(parent, os.read(read, 1000).decode(), process.self().node)
+"""
+
+
+def test_a_forked_child_is_another_node() -> None:
+    """As in a worker that gunicorn --preload forks after importing the app."""
+    run = subprocess.run([sys.executable, "-c", FORK], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    parent, child_self, child_new, parent_after = run.stdout.split()
+    assert child_self == child_new != parent == parent_after
+
+
+def test_the_node_is_fixed_for_the_serving_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nova_cli import pid
+
+    name = process.node()
+    monkeypatch.setattr(pid, "_name", name)  # restored after the test
+    assert process.fix_node() == name == process.node()  # made here: kept
+    monkeypatch.setattr(pid, "_owner", -1)  # made in another OS process (a fork from C)
+    assert process.fix_node() != name
+    assert process.node() == process.fix_node()
 
 
 async def test_put_when_room_waits_instead_of_overflowing() -> None:

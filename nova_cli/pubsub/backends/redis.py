@@ -1,26 +1,37 @@
 """The Redis backend: broadcasts, membership and `process.send` across workers and machines.
 
-Every worker (a node, `process.NODE`) subscribes to one Redis channel,
+Every worker (a node, `process.node()`) subscribes to one Redis channel,
 `nova:pubsub`, and publishes everything there, as Phoenix.PubSub's Redis
 adapter does: a broadcast is one PUBLISH whatever the number of members,
 and each worker fans it out to its own members through the hub.
 
 - A broadcast reaches this worker's members at once, and the other workers
-  through Redis; the publisher skips its own node on the way back.
-- Membership is replicated like Erlang's `pg`: each worker announces the
-  first join and the last leave of each of its processes, answers a newcomer's
-  sync request with its full membership, and says it is alive every few
-  seconds.  A worker that stops saying so is dropped, members and all.
-  `get_members` reads this replica: eventually consistent, as in Erlang.
+  through Redis; a node skips its own messages on the way back.
+- Membership is replicated like Erlang's `pg` (`_replica.py`): each node
+  announces its joins, leaves and exits, announces its full membership
+  whenever it (re)subscribes or is asked, and says it is alive every
+  `HEARTBEAT` seconds.  A node not heard from for `EXPIRY` is dropped,
+  members and all.  A node that hears from a node it does not know (a
+  newcomer, or one that dropped it or that it dropped), or that sees a gap
+  in a node's messages, asks that node for its full membership: after any
+  outage, every view converges back within a few heartbeats.
 - `process.send` to a pid of another node travels the same way.
+- Messages are `_wire.py`'s: msgpack of the values `nova_cli.terms` allows,
+  decoded without running any code.  Anything else on the channel is ignored
+  and logged once per kind of problem.
 
-Everything is published by one task through one connection, so what one
-process sends arrives in order.  Delivery is at-most-once: what is published
-while Redis is down is lost, and the backend reconnects by itself, resyncs
-membership, and logs the outage once.
+One task publishes everything, through one connection, so what one process
+sends arrives in order.  Delivery is at-most-once: what cannot be published
+while Redis is away is lost.
 
-Messages are pickled, as Erlang distribution passes any term: whoever can
-publish on this Redis can run code in the workers.  Keep it private.
+Outages.  Redis is "up" while both publishing and subscribing work.  The
+subscription is PINGed every heartbeat: no answer within `TIMEOUT` (a hung
+Redis) or a closed connection (Redis cuts a subscriber that falls behind its
+`client-output-buffer-limit pubsub`) means reconnect, resubscribe, resync.
+"unreachable" is logged once when Redis goes down, "back" once when both
+work again, with how many messages this node could not publish meanwhile;
+receivers log how many they missed from each node, from the gaps in its
+sequence numbers.
 """
 
 from __future__ import annotations
@@ -28,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import pickle
 import threading
 import time
 from collections import deque
@@ -36,36 +46,84 @@ from collections.abc import Hashable
 from typing import Any
 
 from nova_cli import process
-from nova_cli.process import NODE, Pid
+from nova_cli.process import Pid
+from nova_cli.pubsub import _wire
 from nova_cli.pubsub._hub import Hub, payload_size
+from nova_cli.pubsub._replica import Replica
 from nova_cli.pubsub.backends.base import Backend
 
 log = logging.getLogger("nova_cli.pubsub")
 
 CHANNEL = "nova:pubsub"
-HEARTBEAT = 2.0  # seconds between "alive" messages
+HEARTBEAT = 2.0  # seconds between "alive" messages, and between PINGs of the subscription
 EXPIRY = 3 * HEARTBEAT  # a node not heard from for this long is gone
-RETRY = (0.1, 0.2, 0.5, 1.0, 2.0)  # reconnect back-off, seconds
+TIMEOUT = 3.0  # for Redis to connect or answer, before it counts as down
+POLL = 0.5  # seconds a read of the subscription waits, so that stop() is never stuck in one
+RETRY = (0.1, 0.2, 0.5, 1.0, 2.0)  # resubscribe back-off, seconds
 OUTBOX_LIMIT = 100_000  # messages waiting for Redis; more are dropped
+
+
+class Link:
+    """Whether publishing and subscribing through Redis work; logs each change once."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.broken: set[str] = set()
+        self.dropped = 0  # messages this node could not publish since Redis went down
+
+    def failed(self, side: str, exc: BaseException, dropped: int = 0) -> None:
+        """`side` ("publish" or "subscribe") failed, losing `dropped` messages."""
+        self.dropped += dropped
+        if not self.broken:
+            log.warning(
+                "Redis at %s is unreachable (%s: %s); broadcasts reach this worker's "
+                "members only until it answers again",
+                self.url,
+                side,
+                _reason(exc),
+            )
+        self.broken.add(side)
+
+    def working(self, side: str) -> None:
+        """`side` works (again)."""
+        if side not in self.broken:
+            return
+        self.broken.discard(side)
+        if not self.broken:
+            log.warning(
+                "Redis at %s is back; pub/sub spans the workers again "
+                "(%d messages from this worker could not be published meanwhile)",
+                self.url,
+                self.dropped,
+            )
+            self.dropped = 0
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class RedisBackend(Backend):
     """Pub/sub over a Redis server shared by every worker."""
 
-    def __init__(self, hub: Hub, url: str, client: Any = None) -> None:
+    def __init__(self, hub: Hub, url: str) -> None:
         super().__init__(hub)
         self.url = url
-        self._client = client  # injectable (tests); else made from the URL at start
-        self._outbox: deque[tuple[Any, ...]] = deque()
+        self.node = ""  # this worker's node name, fixed by start()
+        self._own = b""  # how this node's messages start
+        self.link = Link(url)
+        self._replica = Replica()
+        self._outbox: deque[bytes] = deque()
+        self._seq = 0
+        self._ignored: set[str] = set()  # kinds of bad message already logged
+        self._attempt = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._lock = threading.Lock()
-        self._remote: dict[str, dict[Hashable, dict[Pid, int]]] = {}  # node -> channel -> pids
-        self._seen: dict[str, float] = {}
-        self._down = False
-        self._closing = False
         self._thread = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: Any = None  # publishes
+        self._subscriber: Any = None  # holds the subscription
 
     # -- lifecycle ------------------------------------------------------
     def check(self) -> None:
@@ -82,9 +140,22 @@ class RedisBackend(Backend):
 
     async def start(self) -> None:
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        if self._client is None:
-            self._client = aioredis.Redis.from_url(self.url)
+        self.node = process.node()
+        self._own = _wire.own_prefix(self.node)
+        options: dict[str, Any] = {
+            "socket_timeout": TIMEOUT,
+            "socket_connect_timeout": TIMEOUT,
+            "client_name": f"nova:{self.node}",  # names this worker in CLIENT LIST
+        }
+        # Publishing retries once on a fresh connection: a pooled connection to a
+        # Redis that has restarted fails once, and that is no outage.
+        self._client = aioredis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 1), **options)
+        # The subscription is never retried by the client: every reconnection is
+        # this backend's, so that it resyncs.
+        self._subscriber = aioredis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), **options)
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._wake = asyncio.Event()
@@ -100,59 +171,60 @@ class RedisBackend(Backend):
     async def stop(self) -> None:
         if process.remote_send == self.send_remote:
             process.remote_send = None
+        self._seq += 1
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._client.publish(CHANNEL, _encode(("down", NODE))), 1)
-        self._closing = True
+            goodbye = _wire.pack(_wire.DOWN, self.node, self._seq)
+            await asyncio.wait_for(self._client.publish(CHANNEL, goodbye), 1)
+        self._loop = None
         for task in self._tasks:
             task.cancel()
         # Bounded: a client call that does not honour cancellation must not hang shutdown.
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2)
         self._tasks = []
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._client.aclose(), 2)
+        for client in (self._client, self._subscriber):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.aclose(), 2)
 
     # -- the Backend interface -----------------------------------------
     def publish(self, channel: Hashable, envelope: tuple[Any, ...], size: int) -> None:
         self.hub.deliver(channel, envelope, size)
-        self._send(("b", NODE, channel, envelope))
+        self._send(_wire.BROADCAST, channel, envelope)
 
     def members(self, channel: Hashable) -> list[Pid]:
-        found = self.hub.members(channel)
-        with self._lock:
-            for channels in self._remote.values():
-                for pid, count in channels.get(channel, {}).items():
-                    found.extend([pid] * count)
-        return found
+        return self.hub.members(channel) + self._replica.members(channel)
 
     def joined(self, channel: Hashable, pid: Pid) -> None:
-        self._send(("j", NODE, channel, pid))
+        self._send(_wire.JOIN, channel, pid)
 
     def left(self, channel: Hashable, pid: Pid) -> None:
-        self._send(("l", NODE, channel, pid))
+        self._send(_wire.LEAVE, channel, pid)
 
     def exited(self, pid: Pid) -> None:
-        self._send(("x", NODE, pid))
+        self._send(_wire.EXIT, pid)
 
     def send_remote(self, pid: Pid, message: Any) -> None:
         """`process.send` to a pid on another node."""
-        self._send(("s", NODE, pid, message))
+        self._send(_wire.SEND, pid, message)
 
     # -- publishing -----------------------------------------------------
-    def _send(self, item: tuple[Any, ...]) -> None:
+    def _send(self, kind: str, *fields: Any) -> None:
         loop = self._loop
         if loop is None:
             return  # not started (no server running): nothing to carry
         if threading.get_ident() == self._thread:
-            self._queue(item)
+            self._queue(kind, *fields)
         else:
-            loop.call_soon_threadsafe(self._queue, item)
+            loop.call_soon_threadsafe(self._queue, kind, *fields)
 
-    def _queue(self, item: tuple[Any, ...]) -> None:
+    def _queue(self, kind: str, *fields: Any) -> None:
+        # Numbered even when dropped: the gap tells the receivers.
+        self._seq += 1
         if len(self._outbox) >= OUTBOX_LIMIT:  # Redis too slow or gone: shed, at-most-once
-            self._report_down(RuntimeError(f"{OUTBOX_LIMIT} messages waiting to be published"))
+            busy = RuntimeError(f"{OUTBOX_LIMIT} messages waiting to be published")
+            self.link.failed("publish", busy, dropped=1)
             return
-        self._outbox.append(item)
+        self._outbox.append(_wire.pack(kind, self.node, self._seq, *fields))
         if self._wake is not None:
             self._wake.set()
 
@@ -167,104 +239,124 @@ class RedisBackend(Backend):
                 continue
             try:
                 async with self._client.pipeline(transaction=False) as pipe:
-                    for item in batch:
-                        pipe.publish(CHANNEL, _encode(item))
+                    for data in batch:
+                        pipe.publish(CHANNEL, data)
                     await pipe.execute()
             except Exception as exc:  # Redis is down: at-most-once, these are lost
-                self._report_down(exc)
+                self.link.failed("publish", exc, dropped=len(batch))
+            else:
+                self.link.working("publish")
 
     async def _heartbeat(self) -> None:
         while True:
-            self._queue(("hb", NODE))
+            self._queue(_wire.HEARTBEAT)
             self._expire()
             await asyncio.sleep(HEARTBEAT)
 
+    def _expire(self) -> None:
+        for node in self._replica.expire(time.monotonic(), EXPIRY):
+            log.info("pub/sub node %s went silent; dropping its members", node)
+
     # -- receiving ------------------------------------------------------
     async def _listen(self, subscribed: asyncio.Event) -> None:
-        attempt = 0
-        while not self._closing:
-            pubsub = self._client.pubsub()
+        while True:
+            pubsub = self._subscriber.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
-                while not self._closing:
-                    # Polled with a timeout rather than `listen()`, so that stop()
-                    # never waits on a read that ignores cancellation.
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is None:
-                        continue
-                    if message.get("type") == "subscribe":
-                        # Only now does Redis deliver to us: ready, or back.
-                        attempt = 0
-                        self._subscribed()
-                        subscribed.set()
-                    elif message.get("type") == "message":
-                        self._receive_raw(message["data"])
-            except asyncio.CancelledError:
-                raise
+                await asyncio.wait_for(pubsub.subscribe(CHANNEL), TIMEOUT)
+                await self._read(pubsub, subscribed)
             except Exception as exc:
-                self._report_down(exc)
-                await asyncio.sleep(RETRY[min(attempt, len(RETRY) - 1)])
-                attempt += 1
+                self.link.failed("subscribe", exc)
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(pubsub.aclose(), 2)
+            await asyncio.sleep(RETRY[min(self._attempt, len(RETRY) - 1)])
+            self._attempt += 1
+
+    async def _read(self, pubsub: Any, subscribed: asyncio.Event) -> None:
+        """Handle what arrives on the subscription until it fails.
+
+        A PING every heartbeat proves the subscription alive: a Redis that
+        takes the PING and stays silent is hung, and so is the subscription.
+        """
+        pinged = time.monotonic()
+        waiting: float | None = None  # when the oldest PING not answered yet went out
+        while True:
+            message = await pubsub.get_message(timeout=POLL)
+            now = time.monotonic()
+            if message is not None:
+                waiting = None  # anything arriving proves the connection alive
+                kind = message["type"]
+                if kind == "message":
+                    self._receive(message["data"])
+                elif kind == "subscribe":
+                    self._subscribed()
+                    subscribed.set()
+            elif waiting is not None and now - waiting > TIMEOUT:
+                raise ConnectionError(f"no answer to a PING on the subscription in {TIMEOUT:g} s")
+            if now - pinged >= HEARTBEAT:
+                pinged = now
+                if waiting is None:
+                    waiting = now
+                await asyncio.wait_for(pubsub.ping(), TIMEOUT)
 
     def _subscribed(self) -> None:
-        if self._down:
-            log.warning("Redis at %s is back; pub/sub spans the workers again", self.url)
-            self._down = False
-        self._queue(("sync?", NODE))
+        """(Re)subscribed: Redis delivers to this node from now on."""
+        self._attempt = 0
+        self.link.working("subscribe")
+        # Whoever dropped this node, or missed its messages while it was away,
+        # gets its full membership; and it asks for everyone's.
+        self._queue(_wire.SYNC, self._local_membership())
+        self._queue(_wire.SYNC_REQUEST, None)
 
-    def _receive_raw(self, data: bytes) -> None:
+    def _receive(self, data: bytes) -> None:
+        if data.startswith(self._own, 1):
+            return  # this node's own message, back from Redis: not even decoded
         try:
-            item = pickle.loads(data)
-            self._receive(item)
-        except Exception as exc:  # someone else's message on our channel, or a bug
-            log.warning("ignoring a malformed message on Redis channel %s: %s", CHANNEL, exc)
-
-    def _receive(self, item: tuple[Any, ...]) -> None:
-        kind, origin = item[0], item[1]
-        if origin == NODE:
+            kind, origin, seq, fields = _wire.parse(data)
+        except _wire.Malformed as problem:
+            self._ignore(problem)
             return
-        self._seen[origin] = time.monotonic()
-        if kind == "b":
-            _, _, channel, envelope = item
+        if origin == self.node:
+            return  # encoded some other way than this node's own encoder does
+        heard = self._replica.heard(origin, seq, time.monotonic())
+        if heard.stale:
+            return
+        if heard.lost:
+            log.warning("lost %d messages from pub/sub node %s", heard.lost, origin)
+        if (heard.new or heard.lost) and kind not in (_wire.SYNC, _wire.DOWN):
+            # Its members may be unknown here, or missed: ask for all of them.
+            self._queue(_wire.SYNC_REQUEST, origin)
+        if kind == _wire.BROADCAST:
+            channel, envelope = fields
             self.hub.deliver(channel, envelope, payload_size(envelope[4]))
-        elif kind == "s":
-            pid, message = item[2], item[3]
-            if pid.node == NODE:
-                process.send(pid, message)
-        elif kind in ("j", "l"):
-            self._member(origin, item[2], item[3], 1 if kind == "j" else -1)
-        elif kind == "x":
-            self._exit(origin, item[2])
-        elif kind == "sync?":
-            self._queue(("sync", NODE, self._local_membership()))
-        elif kind == "sync":
-            with self._lock:
-                self._remote[origin] = item[2]
-        elif kind == "down":
-            self._forget(origin)
+        elif kind == _wire.SEND:
+            pid, message = fields
+            target = process.lookup(pid) if pid.node == self.node else None
+            if target is not None:
+                target.deliver(message)
+        elif kind == _wire.JOIN:
+            self._replica.join(origin, fields[0], fields[1])
+        elif kind == _wire.LEAVE:
+            self._replica.leave(origin, fields[0], fields[1])
+        elif kind == _wire.EXIT:
+            self._replica.exit(origin, fields[0])
+        elif kind == _wire.SYNC:
+            self._replica.replace(origin, fields[0])
+        elif kind == _wire.SYNC_REQUEST:
+            if fields[0] is None or fields[0] == self.node:
+                self._queue(_wire.SYNC, self._local_membership())
+        elif kind == _wire.DOWN:
+            self._replica.forget(origin)
 
-    def _member(self, node: str, channel: Hashable, pid: Pid, delta: int) -> None:
-        with self._lock:
-            channels = self._remote.setdefault(node, {})
-            pids = channels.setdefault(channel, {})
-            count = pids.get(pid, 0) + delta
-            if count > 0:
-                pids[pid] = count
-            else:
-                pids.pop(pid, None)
-                if not pids:
-                    del channels[channel]
-
-    def _exit(self, node: str, pid: Pid) -> None:
-        with self._lock:
-            channels = self._remote.get(node, {})
-            for channel in [c for c, pids in channels.items() if pid in pids]:
-                del channels[channel][pid]
-                if not channels[channel]:
-                    del channels[channel]
+    def _ignore(self, problem: _wire.Malformed) -> None:
+        if problem.category in self._ignored:
+            return
+        self._ignored.add(problem.category)
+        log.warning(
+            "ignoring a message on Redis channel %s: %s (more of this kind are ignored silently)",
+            CHANNEL,
+            problem,
+        )
 
     def _local_membership(self) -> dict[Hashable, dict[Pid, int]]:
         table: dict[Hashable, dict[Pid, int]] = {}
@@ -274,29 +366,3 @@ class RedisBackend(Backend):
                 pids[pid] = pids.get(pid, 0) + 1
             table[channel] = pids
         return table
-
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for node, seen in list(self._seen.items()):
-            if now - seen > EXPIRY:
-                log.info("pub/sub node %s went silent; dropping its members", node)
-                self._forget(node)
-
-    def _forget(self, node: str) -> None:
-        self._seen.pop(node, None)
-        with self._lock:
-            self._remote.pop(node, None)
-
-    def _report_down(self, exc: BaseException) -> None:
-        if not self._down:
-            self._down = True
-            log.warning(
-                "Redis at %s is unreachable (%s); until it answers again, broadcasts "
-                "reach this worker's members only",
-                self.url,
-                exc,
-            )
-
-
-def _encode(item: tuple[Any, ...]) -> bytes:
-    return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
