@@ -2,17 +2,18 @@
 
 A `Connection` is a process (see `nova_cli.process`) whose mailbox receives
 both the client's frames and the messages sent to it (`process.send`,
-pub/sub).  It lives in a task of its own, created with a context of its own:
+pub/sub).  It lives in the task the server gave the WebSocket request:
 `init`, the upgrade, then one mailbox item at a time, each callback given
 the state the previous one returned, so callbacks never overlap and run in
-arrival order.  A second task reads the socket into the mailbox.
+arrival order.  A second task reads the socket into the mailbox.  Every
+callback runs in the connection's own `contextvars` context
+(`process.self()`, the app's own context variables; see `eager.InContext`).
 
 Nothing a receiver does reaches its sender.  An idle connection handles a
 broadcast inside the broadcaster's call, to spare a task switch per member,
 but only when its `websocket_info` is a plain `def`, and then inside the
-connection's own context (`process.self()`, context variables), with any
-exception caught and turned into the receiver's own close.  Async callbacks
-always run in the connection's task.
+connection's context, with any exception caught and turned into the
+receiver's own close.  Async callbacks always run in the connection's task.
 
 Every way a connection ends -- the client leaves before or after the
 upgrade, the upgrade cannot be sent, a callback raises or stops, the
@@ -32,7 +33,7 @@ import contextvars
 import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -42,7 +43,7 @@ from starlette.types import Receive, Scope, Send
 from nova_cli import process
 from nova_cli.config import NovaConfig
 from nova_cli.runtime import errors
-from nova_cli.runtime.eager import Rest, run_eagerly
+from nova_cli.runtime.eager import InContext, Rest, run_eagerly
 from nova_cli.runtime.frames import (
     GOING_AWAY,
     INTERNAL,
@@ -107,7 +108,7 @@ class Connection(process.Process):
         self.idle_timeout = config.ws_idle_timeout
         self.threaded = threaded  # sync callbacks run in a worker thread
         self.state: Any = None
-        # The connection's own context: every callback runs in it, wherever it is called from.
+        # The connection's own context: every callback runs in it, whoever calls it.
         self.context = contextvars.copy_context()
         self.context.run(process.set_current, self.pid)
         self._task: asyncio.Task[None] | None = None
@@ -118,19 +119,14 @@ class Connection(process.Process):
         self._closed = False
         self._last_frame = 0.0
         self._inline = False  # a callback is running inside deliver()
+        self._info: Any = None  # websocket_info as last seen by deliver(), and whether
+        self._info_is_sync = False  # it is a plain def that may run there
         self.close_deadline: float | None = None  # set by close_all: the shutdown budget
 
     # -- lifecycle ------------------------------------------------------
     async def run(self) -> None:
-        """Serve the connection to its end; the ASGI task waits here.
-
-        If the server cancels the ASGI task, the cancellation reaches the
-        connection's task, which still runs its exit path.
-        """
-        self._task = self.loop.create_task(self._live(), context=self.context)
-        await self._task
-
-    async def _live(self) -> None:
+        """Serve the connection to its end, in the calling (ASGI) task."""
+        self._task = asyncio.current_task()
         self.register()
         _connections.add(self)
         try:
@@ -194,7 +190,7 @@ class Connection(process.Process):
                 if kind == RESUMED:
                     await message  # a reply that began in deliver() and had to wait
                 elif kind == AWAITED:
-                    await self._apply(await message)
+                    await self._apply(await self._in_context(message))
                 elif kind == FRAME or kind == process.INFO:
                     await self._handle(kind, message)
                 else:
@@ -308,11 +304,11 @@ class Connection(process.Process):
             if fn is None:
                 return
         if self.threaded and not is_async(fn):
-            result = await anyio.to_thread.run_sync(fn, message, self.state)
+            result = await anyio.to_thread.run_sync(self.context.run, fn, message, self.state)
         else:
-            result = fn(message, self.state)
-        if type(result) is not tuple:
-            result = await _maybe_await(result)
+            result = self.context.run(fn, message, self.state)
+            if type(result) is not tuple and inspect.isawaitable(result):
+                result = await self._in_context(result)
         await self._apply(result)
 
     def deliver(self, message: Any, size: int = 0) -> None:
@@ -340,10 +336,11 @@ class Connection(process.Process):
             super().deliver(message, size)
             return
         fn = getattr(self.handler, "websocket_info", None)
-        if fn is None:
-            return
-        if is_async(fn):
-            super().deliver(message, size)
+        if fn is not self._info:  # the first message, or a module reloaded meanwhile
+            self._info, self._info_is_sync = fn, fn is not None and not is_async(fn)
+        if not self._info_is_sync:
+            if fn is not None:
+                super().deliver(message, size)  # async: it runs in the connection's task
             return
         self._inline = True
         try:
@@ -443,9 +440,19 @@ class Connection(process.Process):
         return await self._invoke(fn, *args)
 
     async def _invoke(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call a callback in the connection's context (in a thread, if so configured)."""
         if self.threaded and not is_async(fn):
-            return await anyio.to_thread.run_sync(fn, *args)
-        return await _maybe_await(fn(*args))
+            # The task waits meanwhile, so the context is entered in one place at a time.
+            return await anyio.to_thread.run_sync(self.context.run, fn, *args)
+        result = self.context.run(fn, *args)
+        if inspect.isawaitable(result):
+            return await self._in_context(result)
+        return result
+
+    def _in_context(self, awaitable: Awaitable[Any]) -> Awaitable[Any]:
+        if inspect.iscoroutine(awaitable):
+            return InContext(awaitable, self.context)
+        return awaitable  # a future or the like: no code of the app's runs in its steps
 
     async def _apply(self, result: Any) -> None:
         """Act on a callback's result: keep the state, send replies, or stop."""
@@ -481,12 +488,6 @@ class Connection(process.Process):
             if message["type"] == "websocket.close":
                 raise Stop("stop", message["code"], message["reason"])
             await self._write(message)
-
-
-async def _maybe_await(result: Any) -> Any:
-    if inspect.isawaitable(result):
-        return await result
-    return result
 
 
 def _uncancel() -> None:

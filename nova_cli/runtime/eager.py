@@ -1,14 +1,22 @@
-"""Run a coroutine right now, up to its first real wait; hand the rest to a task.
+"""Driving coroutines by hand: eagerly, and in a context of one's choosing.
 
 A broadcast delivers to idle connections inside the broadcaster's call: the
 receiver's sync callback runs, and its reply is written, without a task
 switch per member.  Writing a reply is a coroutine (the ASGI `send`) that
 nearly always finishes without waiting; when it must wait (a socket that is
-not writable), what is left is awaited by the receiver's own task.
+not writable), what is left is awaited by the receiver's own task
+(`run_eagerly`).
+
+A connection's callbacks all run in the connection's own `contextvars`
+context, whichever task or call runs them.  A sync callback is called with
+`Context.run`; an async one is awaited through `InContext`, which runs each
+of its steps in that context, inside the task that awaits it (so that
+`asyncio.current_task()`, timeouts and cancel scopes are that task's).
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Coroutine, Generator
 from typing import Any
 
@@ -56,3 +64,27 @@ class Rest:
     def close(self) -> None:
         """Abandon the remainder (its connection ended before it ran)."""
         self.coro.close()
+
+
+class InContext:
+    """Await `coro` with every step of it run in `context`."""
+
+    __slots__ = ("coro", "context")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], context: contextvars.Context) -> None:
+        self.coro = coro
+        self.context = context
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        run, send, throw = self.context.run, self.coro.send, self.coro.throw
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                waiting_on = run(send, value) if error is None else run(throw, error)
+            except StopIteration as done:
+                return done.value
+            try:
+                value, error = (yield waiting_on), None
+            except BaseException as exc:  # a cancellation, thrown in by the task
+                value, error = None, exc

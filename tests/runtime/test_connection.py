@@ -382,8 +382,11 @@ async def test_context_variables_of_an_inline_callback_stay_with_the_receiver() 
         var.set("receiver's")
         return ("reply", ("text", var.get()), state)
 
-    def handle(frame: Any, state: Any) -> Any:
-        return ("reply", ("text", "handle sees " + var.get()), state)
+    async def handle(frame: Any, state: Any) -> Any:
+        await asyncio.sleep(0)
+        seen = var.get()
+        var.set("handle's")
+        return ("reply", ("text", "handle sees " + seen), state)
 
     h = handler(websocket_handle=handle, websocket_info=info)
     conn, sock, task = await open_connection(h)
@@ -394,6 +397,7 @@ async def test_context_variables_of_an_inline_callback_stay_with_the_receiver() 
     await sock.incoming.put({"type": "websocket.receive", "text": "y"})
     await settle()
     assert sock.sent[-1] == "handle sees receiver's"  # one context for all its callbacks
+    assert var.get() == "sender's"
     task.cancel()
 
 
@@ -418,12 +422,16 @@ async def test_threaded_sync_callbacks_leave_the_loop_free_and_run_one_at_a_time
     running: list[int] = []
     overlap: list[bool] = []
 
+    seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="")
+
     def info(msg: Any, state: Any) -> Any:
         running.append(threading.get_ident())
         overlap.append(len(running) > 1)
         time.sleep(0.2)  # blocking work
         running.pop()
-        return ("reply", ("text", f"{msg} {process.self() == state['pid']}"), state)
+        before = seen.get()
+        seen.set(msg)  # seen by the next callback, as in any connection
+        return ("reply", ("text", f"{msg} {process.self() == state['pid']} {before}"), state)
 
     def init(state: Any) -> Any:
         state["pid"] = process.self()
@@ -439,7 +447,7 @@ async def test_threaded_sync_callbacks_leave_the_loop_free_and_run_one_at_a_time
     while len(sock.sent) < 2 and loop.time() - started < 5:
         await asyncio.sleep(0.01)
         ticks += 1
-    assert sock.sent == ["a True", "b True"]
+    assert sock.sent == ["a True ", "b True a"]
     assert ticks > 20  # the loop kept running while the callbacks slept
     assert overlap == [False, False]
     task.cancel()
