@@ -335,7 +335,7 @@ class Connection(process.Process):
         ):
             super().deliver(message, size)
             return
-        fn = getattr(self.handler, "websocket_info", None)
+        fn: Any = getattr(self.handler, "websocket_info", None)
         if fn is not self._info:  # the first message, or a module reloaded meanwhile
             self._info, self._info_is_sync = fn, fn is not None and not is_async(fn)
         if not self._info_is_sync:
