@@ -91,11 +91,20 @@ class NovaHttpProtocol(HttpToolsProtocol):
             warn_if_exhausted(sock.fileno())
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        # The WebSocket protocol takes the connection over; a timer left here
+        # would keep this protocol, and what it holds, alive until it rings.
+        self._cancel_timers()
+        super().handle_websocket_upgrade()
+
+    def _cancel_timers(self) -> None:
         for timer in (self._head_timer, self._linger_timer):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._linger_timer = None
-        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:

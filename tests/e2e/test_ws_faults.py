@@ -222,3 +222,15 @@ def test_shutdown_is_one_budget_and_terminate_fits_in_it(tmp_path: Path) -> None
     lines = log.read_text().splitlines()
     assert len(lines) == 6 and all("'shutdown'" in line for line in lines), lines
     assert took < 2 + 1.5, f"shutdown took {took:.1f} s with a 2 s budget"
+
+
+def test_upgraded_connections_leave_no_protocol_objects_behind() -> None:
+    """After a burst of upgrades and closes, nothing of those connections stays alive."""
+    with nova("run", HOSTILE) as server:
+        for _ in range(200):
+            sock = rawws.open_ws(server.port, "/room/burst")
+            sock.close()
+        wait_for(lambda: members(server, "burst") == 0)
+        seen = httpx.get(server.url + "/stats?protocols", timeout=10).json()
+        # The one serving this request, and none of the 200 WebSockets.
+        assert seen["http_protocols"] <= 1 and seen["ws_protocols"] == 0, seen
