@@ -352,10 +352,16 @@ class Connection(process.Process):
         """A sync `websocket_info` run by deliver(); whatever it raises stays with this process."""
         try:
             result = fn(message, self.state)
-            if type(result) is not tuple and inspect.isawaitable(result):
+            text = _text_reply(result)
+            if text is not None:  # a chat's reply: one coroutine to write it, no more
+                self.state = result[2]
+                step = self._write(text_messages.get(text))
+            elif type(result) is not tuple and inspect.isawaitable(result):
                 self._first(AWAITED, result)  # the connection's task awaits it
                 return
-            finished, rest = run_eagerly(self._apply(result))
+            else:
+                step = self._apply(result)
+            finished, rest = run_eagerly(step)
             if not finished:
                 self._first(RESUMED, rest)
         except Stop as stop:
@@ -463,15 +469,11 @@ class Connection(process.Process):
                 return
             if tag == "reply" and size in (3, 4):
                 self.state = result[2]
-                frame = result[1]
-                # A chat's reply, ("text", str), without the general path's extra
-                # coroutines: this runs once per member of every broadcast.
-                if type(frame) is tuple and len(frame) == 2 and frame[0] == "text":
-                    text = frame[1]
-                    if type(text) is str:
-                        await self._write(text_messages.get(text))
-                        return
-                await self._reply(frame)
+                text = _text_reply(result)
+                if text is not None:
+                    await self._write(text_messages.get(text))
+                else:
+                    await self._reply(result[1])
                 return
             if tag == "stop" and size in (2, 3):
                 self.state = result[1]
@@ -488,6 +490,21 @@ class Connection(process.Process):
             if message["type"] == "websocket.close":
                 raise Stop("stop", message["code"], message["reason"])
             await self._write(message)
+
+
+def _text_reply(result: Any) -> str | None:
+    """The text of `("reply", ("text", str), state)`, the reply of a chat; None otherwise.
+
+    Recognised without the general path's extra steps: it runs once per
+    member of every broadcast.
+    """
+    if type(result) is tuple and len(result) in (3, 4) and result[0] == "reply":
+        frame = result[1]
+        if type(frame) is tuple and len(frame) == 2 and frame[0] == "text":
+            text = frame[1]
+            if type(text) is str:
+                return text
+    return None
 
 
 def _uncancel() -> None:
