@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.ws_fanout import client_main, rss_kb  # noqa: E402
+from bench.ws_fanout import client_main, rss_kb, send_paced  # noqa: E402
 from tests.support import rawws  # noqa: E402
 from tests.support.servers import ASSETS, Server, nova  # noqa: E402
 
@@ -125,26 +125,6 @@ def _settle(server: Server, timeout: float = 20.0) -> int:
 
 
 # -- 2. non-readers -------------------------------------------------------------
-async def _send(url: str, rate: int, seconds: float, size: int) -> None:
-    from websockets.asyncio.client import connect
-
-    interval, count = 1.0 / rate, int(rate * seconds)
-    async with connect(url, compression=None, max_queue=None, ping_interval=None) as conn:
-        drain = asyncio.create_task(_discard(conn))
-        start = time.monotonic()
-        pad = "x" * size
-        for i in range(count):
-            await asyncio.sleep(max(0.0, start + i * interval - time.monotonic()))
-            await conn.send(f"{i}:{pad}:{time.monotonic()!r}")
-        await asyncio.sleep(0.5)
-        drain.cancel()
-
-
-async def _discard(conn) -> None:  # type: ignore[no-untyped-def]
-    async for _ in conn:
-        pass
-
-
 def readers_run(args: argparse.Namespace, stalled: int) -> dict[str, float]:
     """R readers (+ `stalled` non-readers) while one client broadcasts."""
     import threading
@@ -180,7 +160,8 @@ def readers_run(args: argparse.Namespace, stalled: int) -> dict[str, float]:
         time.sleep(0.5)
         go.set()
         started = time.monotonic()
-        asyncio.run(_send(f"{server.ws_url}/chat", args.rate, args.seconds, args.size))
+        url = f"{server.ws_url}/chat"
+        asyncio.run(send_paced(url, messages, 1 / args.rate, args.size))
         results = [out.get(timeout=120) for _ in procs]
         done.set()
         for p in procs:

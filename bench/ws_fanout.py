@@ -160,16 +160,18 @@ async def _clients(port, path, count, ready, go, out, expected, timeout):  # typ
         transport.close()
 
 
-async def _send(url: str, messages: int, interval: float) -> None:
+async def send_paced(url: str, messages: int, interval: float, size: int = 0) -> None:
+    """Send `messages` messages `interval` seconds apart, each "i:[padding:]send time"."""
     from websockets.asyncio.client import connect
 
+    pad = "x" * size + ":" if size else ""
     async with connect(url, compression=None, max_queue=None, ping_interval=None) as conn:
         drain = asyncio.create_task(_discard(conn))
         start = time.monotonic()
         for i in range(messages):
             # Pace on a fixed schedule, so a slow server does not slow the sender.
             await asyncio.sleep(max(0.0, start + i * interval - time.monotonic()))
-            await conn.send(f"{i}:{time.monotonic()!r}")
+            await conn.send(f"{i}:{pad}{time.monotonic()!r}")
         await asyncio.sleep(0.5)
         drain.cancel()
 
@@ -208,7 +210,7 @@ def run_once(kind: str, clients: int, args: argparse.Namespace) -> dict[str, flo
         after = rss_kb(server.process.pid)
         cpu_before = cpu_seconds(server.process.pid)
         go.set()
-        asyncio.run(_send(url, args.messages, args.interval))
+        asyncio.run(send_paced(url, args.messages, args.interval))
         results = [out.get(timeout=args.timeout + 60) for _ in procs]
         cpu = cpu_seconds(server.process.pid) - cpu_before
         for p in procs:
