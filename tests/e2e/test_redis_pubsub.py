@@ -111,7 +111,11 @@ def test_nova_run_with_a_dead_redis_is_one_line(redis: RedisServer) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_redis_dying_mid_run_keeps_local_chat_and_recovers(redis: RedisServer) -> None:
+@contextlib.contextmanager
+def two_nodes(
+    redis: RedisServer,
+) -> Iterator[tuple[Server, Server, ClientConnection, ClientConnection]]:
+    """Two chat servers on one Redis, a client on each, each seeing both members."""
     env = {"NOVA_PUBSUB_URL": redis.url}
     with (
         uvicorn_app(CHAT, env=env) as a,
@@ -119,7 +123,12 @@ def test_redis_dying_mid_run_keeps_local_chat_and_recovers(redis: RedisServer) -
         connect(a.ws_url + "/chat") as on_a,
         connect(b.ws_url + "/chat") as on_b,
     ):
-        wait_until(lambda: len(members(a)) == 2)
+        wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2)
+        yield a, b, on_a, on_b
+
+
+def test_redis_dying_mid_run_keeps_local_chat_and_recovers(redis: RedisServer) -> None:
+    with two_nodes(redis) as (a, b, on_a, on_b):
         redis.kill()
         on_a.send("while redis is down")
         assert on_a.recv(timeout=10) == "while redis is down"  # this worker goes on
@@ -160,14 +169,7 @@ def drain(conn: ClientConnection) -> None:
 
 
 def test_membership_converges_after_redis_hangs(redis: RedisServer) -> None:
-    env = {"NOVA_PUBSUB_URL": redis.url}
-    with (
-        uvicorn_app(CHAT, env=env) as a,
-        uvicorn_app(CHAT, env=env) as b,
-        connect(a.ws_url + "/chat") as on_a,
-        connect(b.ws_url + "/chat") as on_b,
-    ):
-        wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2)
+    with two_nodes(redis) as (a, b, on_a, on_b):
         hung = time.monotonic()
         redis.pause()  # SIGSTOP: connections stay open, nothing answers
         try:
@@ -186,14 +188,7 @@ def test_membership_converges_after_redis_hangs(redis: RedisServer) -> None:
 def test_a_crashed_redis_is_logged_each_time_and_membership_converges(
     redis: RedisServer,
 ) -> None:
-    env = {"NOVA_PUBSUB_URL": redis.url}
-    with (
-        uvicorn_app(CHAT, env=env) as a,
-        uvicorn_app(CHAT, env=env) as b,
-        connect(a.ws_url + "/chat") as on_a,
-        connect(b.ws_url + "/chat") as on_b,
-    ):
-        wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2)
+    with two_nodes(redis) as (a, b, on_a, on_b):
         for outage in (1, 2):
             redis.crash()  # SIGKILL
             for server in (a, b):
@@ -220,15 +215,7 @@ def test_a_crashed_redis_is_logged_each_time_and_membership_converges(
 
 
 def test_a_subscriber_cut_off_by_redis_resubscribes_and_resyncs(redis: RedisServer) -> None:
-    env = {"NOVA_PUBSUB_URL": redis.url}
-    with (
-        uvicorn_app(CHAT, env=env) as a,
-        uvicorn_app(CHAT, env=env) as b,
-        connect(a.ws_url + "/chat") as on_a,
-        connect(b.ws_url + "/chat") as on_b,
-        contextlib.ExitStack() as later,
-    ):
-        wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2)
+    with two_nodes(redis) as (a, b, on_a, on_b), contextlib.ExitStack() as later:
         os.kill(a.process.pid, signal.SIGSTOP)
         os.kill(b.process.pid, signal.SIGSTOP)
         try:
