@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from nova_cli import DISTRIBUTION
+
 
 class ScaffoldError(Exception):
     """A generation that cannot go ahead; the message says why, and what was written (nothing)."""
@@ -133,7 +135,7 @@ def templates_dir() -> Path:
             return candidate
     raise ScaffoldError(
         f"nova's templates are missing (looked in {', '.join(map(str, candidates))}); "
-        "reinstall nova-cli"
+        f"reinstall {DISTRIBUTION}"
     )
 
 

@@ -22,7 +22,7 @@ import importlib.util
 from collections.abc import Hashable
 from typing import Any
 
-from nova_cli import process, terms
+from nova_cli import DISTRIBUTION, process, terms
 from nova_cli.process import Pid
 from nova_cli.pubsub._hub import Hub, payload_size
 from nova_cli.pubsub.backends.base import Backend
@@ -64,7 +64,9 @@ def configure(url: str | None) -> Backend:
             f"(available: {', '.join(sorted(BACKENDS))})"
         )
     if scheme.startswith("redis") and importlib.util.find_spec("redis") is None:
-        raise ValueError(f"pubsub = {url!r} needs the Redis client: pip install 'nova-cli[redis]'")
+        raise ValueError(
+            f"pubsub = {url!r} needs the Redis client: pip install '{DISTRIBUTION}[redis]'"
+        )
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     backend = cls(hub, url) if url else cls(hub)

@@ -35,7 +35,7 @@ def test_the_generated_project_is_configured_for_nova_and_pytest(nova, tmp_path)
     nova("new", "shop", cwd=tmp_path)
     root = tmp_path / "shop"
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
-    assert pyproject["project"]["dependencies"] == ["nova-cli"]
+    assert pyproject["project"]["dependencies"] == ["nova-web"]
     assert pyproject["project"]["optional-dependencies"]["test"] == ["pytest>=8", "httpx2"]
     nova_table = pyproject["tool"]["nova"]
     assert nova_table["app"] == "shop" and nova_table["port"] == 8080

@@ -1,4 +1,4 @@
-"""A user's first session, for real: a fresh virtualenv with nova-cli installed from
+"""A user's first session, for real: a fresh virtualenv with nova-web installed from
 this checkout, `nova new myapp`, every `nova gen` kind, the app's own tests, then
 `nova serve` with real HTTP and WebSocket clients.
 """
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new virtualenv with nova-cli (editable, from this checkout), pytest and httpx2."""
+    """A new virtualenv with nova-web (editable, from this checkout), pytest and httpx2."""
     root = tmp_path_factory.mktemp("venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, timeout=120)
     pip = [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet"]

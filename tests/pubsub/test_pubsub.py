@@ -270,5 +270,5 @@ def test_a_redis_url_without_the_client_is_one_clear_error(
         importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a)
     )
     monkeypatch.setattr(pubsub, "backend", pubsub.backend)
-    with pytest.raises(ValueError, match=r"pip install 'nova-cli\[redis\]'"):
+    with pytest.raises(ValueError, match=r"pip install 'nova-web\[redis\]'"):
         pubsub.configure("redis://127.0.0.1:6379/0")
