@@ -65,10 +65,16 @@ def spawn(
     port: int,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    inherit_env: bool = True,
     timeout: float = 30.0,
 ) -> Iterator[Server]:
-    """Run `args` (which must listen on `port`), yield once it accepts connections."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    """Run `args` (which must listen on `port`), yield once it accepts connections.
+
+    `env` is added to this process's environment, or with `inherit_env=False`
+    is the whole environment (a virtualenv's, which PYTHONPATH must not reach).
+    """
+    base = os.environ if inherit_env else {}
+    full_env = {**base, "PYTHONUNBUFFERED": "1", **(env or {})}
     with tempfile.NamedTemporaryFile(prefix="nova-server-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
     with log_path.open("wb") as out:
