@@ -178,3 +178,23 @@ def children(pid: int) -> set[int]:
             if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
                 found.add(int(stat.parent.name))
     return found
+
+
+def connection_owner(pids: set[int], server_port: int, client_port: int) -> int | None:
+    """Which of `pids` holds the server end of the IPv4 TCP connection from
+    `client_port` to `server_port` (Linux /proc), i.e. the worker that serves it."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
+        if (local, remote) == (server_port, client_port):
+            inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) == f"socket:[{inode}]":
+                        return pid
+    return None
