@@ -58,26 +58,67 @@ def find_project(start: Path | None = None) -> Project:
 def app_settings() -> dict[str, str]:
     """The `--set` keys `nova new` takes, with their defaults."""
     data = json.loads((templates_dir() / "app" / "cookiecutter.json").read_text("utf-8"))
+    # `_` keys are cookiecutter's own and `__` keys the flags (--docker ...): not --set keys.
     return {k: str(v) for k, v in data.items() if not k.startswith("_") and k != "app"}
 
 
-def plan_app(name: str, target: Path, settings: Mapping[str, str] | None = None) -> Plan:
-    """The plan of `nova new NAME`: a new app in `target`, which must be missing or empty."""
+def plan_app(
+    name: str,
+    target: Path,
+    settings: Mapping[str, str] | None = None,
+    *,
+    docker: bool = False,
+    redis: bool = False,
+    ci: bool = False,
+) -> Plan:
+    """The plan of `nova new NAME`: a new app in `target`, which must be missing or empty.
+
+    `docker` adds a Dockerfile and .dockerignore (and, with `redis`, a
+    compose.yaml running Redis); `redis` makes the app depend on the redis
+    extra; `ci` adds a GitHub Actions workflow that runs the app's tests.
+    """
     validate_app_name(name)
-    context = {"app": name, **_checked_settings(settings or {})}
+    flags = {"__docker": docker, "__redis": redis, "__ci": ci}
+    context = {
+        "app": name,
+        **_checked_settings(settings or {}),
+        **{key: "yes" if on else "" for key, on in flags.items()},
+    }
     if target.exists() and not target.is_dir():
         raise ScaffoldError(f"{target} exists and is not a directory; nothing written")
     if target.is_dir() and any(target.iterdir()):
         raise ScaffoldError(f"{target} already exists and is not empty; nothing written")
-    plan = plan_files(target, render("app", context))
+    files = render("app", context)
+    for template in _deployment_templates(docker=docker, redis=redis, ci=ci):
+        files.update(render(template, context))
+    plan = plan_files(target, dict(sorted(files.items())))
     where = _relative(target)
+    port, image = context["port"], name.lower()  # image names are lower-case
     plan.next_steps = [
         f"cd {where}" if where != "." else "",
-        f"nova serve                            # http://127.0.0.1:{context['port']}",
+        f"nova serve                            # http://127.0.0.1:{port}",
         "pip install pytest httpx2 && pytest   # the tests pass as generated",
     ]
+    if docker and redis:
+        plan.next_steps.append("docker compose up --build             # two workers and Redis")
+    elif docker:
+        plan.next_steps.append(f"docker build -t {image} . && docker run -p {port}:{port} {image}")
+    elif redis:
+        plan.next_steps.append("NOVA_PUBSUB_URL=redis://127.0.0.1:6379/0 nova run --workers 2")
+    if ci:
+        plan.next_steps.append("# pushed to GitHub, .github/workflows/test.yml runs the tests")
     plan.next_steps = [line for line in plan.next_steps if line]
     return plan
+
+
+def _deployment_templates(*, docker: bool, redis: bool, ci: bool) -> list[str]:
+    """The templates `nova new`'s flags add to the `app` one."""
+    chosen = ["docker"] if docker else []
+    if docker and redis:
+        chosen.append("compose")
+    if ci:
+        chosen.append("ci")
+    return chosen
 
 
 def _checked_settings(settings: Mapping[str, str]) -> dict[str, str]:

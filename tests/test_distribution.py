@@ -31,6 +31,14 @@ def test_a_generated_app_depends_on_this_distribution(tmp_path: Path) -> None:
     assert project["dependencies"] == [nova_cli.DISTRIBUTION]
 
 
+def test_a_redis_app_depends_on_an_extra_that_exists(tmp_path: Path) -> None:
+    apply(plan_app("shop", tmp_path / "shop", redis=True))
+    project = tomllib.loads((tmp_path / "shop" / "pyproject.toml").read_text())["project"]
+    found = re.fullmatch(r"([\w.-]+)\[(\w+)\]", project["dependencies"][0])
+    assert found and found[1] == nova_cli.DISTRIBUTION, project["dependencies"]
+    assert found[2] in (installed().metadata.get_all("Provides-Extra") or [])
+
+
 def test_the_missing_redis_client_names_an_extra_that_exists(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

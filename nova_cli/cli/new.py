@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from nova_cli import DISTRIBUTION
 from nova_cli.cli.output import CliError
 
 
@@ -29,6 +30,25 @@ def new(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Ask nothing (always the case; kept for habit).")
     ] = False,
+    docker: Annotated[
+        bool,
+        typer.Option(
+            "--docker",
+            help="Also write a Dockerfile and .dockerignore (and compose.yaml with --redis).",
+        ),
+    ] = False,
+    redis: Annotated[
+        bool,
+        typer.Option(
+            "--redis",
+            help=f"Depend on {DISTRIBUTION}[redis], for pub/sub across workers; "
+            "with --docker, compose.yaml runs Redis.",
+        ),
+    ] = False,
+    ci: Annotated[
+        bool,
+        typer.Option("--ci", help="Also write a GitHub Actions workflow that runs the tests."),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Show what would be written; write nothing.")
     ] = False,
@@ -36,14 +56,22 @@ def new(
     """Create a new app: router, home page, /heartbeat, static files and passing tests.
 
     Refuses a target directory that exists and is not empty. Template values
-    (description, port) are given with --set; nothing is asked.
+    (description, port) are given with --set; nothing is asked. --docker,
+    --redis and --ci add deployment files.
     """
     from nova_cli.cli.gen import run_plan
     from nova_cli.generators import plan_app
 
     target = directory if directory is not None else Path(name)
     run_plan(
-        lambda: plan_app(name, target.absolute(), parse_settings(settings or [])),
+        lambda: plan_app(
+            name,
+            target.absolute(),
+            parse_settings(settings or []),
+            docker=docker,
+            redis=redis,
+            ci=ci,
+        ),
         dry_run=dry_run,
         done=f"Created {name} in {_shown(target)}. Next steps:",
     )

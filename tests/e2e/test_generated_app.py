@@ -6,9 +6,6 @@ this checkout, `nova new myapp`, every `nova gen` kind, the app's own tests, the
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +13,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
+from tests.support import venvs
 from tests.support.generators import GENERATORS
 from tests.support.servers import free_port, spawn
 
@@ -27,39 +25,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new virtualenv with nova-web (editable, from this checkout), pytest and httpx2."""
-    root = tmp_path_factory.mktemp("venv") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, timeout=120)
-    pip = [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    for args in (["-e", str(REPO)], ["pytest", "httpx2"]):
-        done = subprocess.run(
-            [*pip, *args], env=_env(root), capture_output=True, text=True, timeout=900
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    root = venvs.create(tmp_path_factory.mktemp("venv") / "venv")
+    venvs.pip_install(root, "--quiet", "-e", str(REPO))
+    venvs.pip_install(root, "--quiet", "pytest", "httpx2")
     return root
-
-
-def _env(venv: Path) -> dict[str, str]:
-    """The environment of a shell with `venv` activated, and nothing of ours."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NOVA_", "PYTEST_", "PYTHON")) and k != "VIRTUAL_ENV"
-    }
-    env.update(
-        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        VIRTUAL_ENV=str(venv),
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        NO_COLOR="1",
-    )
-    return env
-
-
-def _run(venv: Path, args: list[str], cwd: Path) -> str:
-    done = subprocess.run(
-        args, cwd=cwd, env=_env(venv), capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, f"{args}:\n{done.stdout}{done.stderr}"
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +36,11 @@ def app(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`nova new myapp` and every generator, run with the venv's `nova`."""
     home = tmp_path_factory.mktemp("project")
     nova = str(venv / "bin" / "nova")
-    out = _run(venv, [nova, "new", "myapp"], home)
+    out = venvs.run(venv, [nova, "new", "myapp"], home)
     assert "Next steps" in out
     root = home / "myapp"
     for args in GENERATORS:
-        _run(venv, [nova, "gen", *args], root / "myapp")  # from inside the app
+        venvs.run(venv, [nova, "gen", *args], root / "myapp")  # from inside the app
     return root
 
 
@@ -79,24 +48,26 @@ def app(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(venv: Path, app: Path) -> Iterator[str]:
     port = free_port()
     args = [str(venv / "bin" / "nova"), "serve", "--no-reload", "--port", str(port)]
-    with spawn(args, port=port, cwd=app, env=_env(venv), timeout=60) as running:
+    with spawn(
+        args, port=port, cwd=app, env=venvs.env(venv), inherit_env=False, timeout=60
+    ) as running:
         yield running.url
 
 
 def test_nova_is_the_venv_one(venv: Path, app: Path):
-    out = _run(
+    out = venvs.run(
         venv, [str(venv / "bin" / "python"), "-c", "import nova_cli; print(nova_cli.__file__)"], app
     )
     assert out.strip() == str(REPO / "nova_cli" / "__init__.py")
 
 
 def test_the_generated_tests_pass(venv: Path, app: Path):
-    out = _run(venv, [str(venv / "bin" / "python"), "-m", "pytest", "-q"], app)
+    out = venvs.run(venv, [str(venv / "bin" / "python"), "-m", "pytest", "-q"], app)
     assert "21 passed" in out, out
 
 
 def test_routes_lists_the_generated_routes(venv: Path, app: Path):
-    rows = json.loads(_run(venv, [str(venv / "bin" / "nova"), "routes", "--json"], app))
+    rows = json.loads(venvs.run(venv, [str(venv / "bin" / "nova"), "routes", "--json"], app))
     found = {(",".join(r["methods"]), r["path"], r["target"], r["protocol"]) for r in rows}
     assert {
         ("GET", "/", "myapp.controllers.main_controller.index", "http"),

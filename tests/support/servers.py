@@ -65,10 +65,16 @@ def spawn(
     port: int,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    inherit_env: bool = True,
     timeout: float = 30.0,
 ) -> Iterator[Server]:
-    """Run `args` (which must listen on `port`), yield once it accepts connections."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    """Run `args` (which must listen on `port`), yield once it accepts connections.
+
+    `env` is added to this process's environment, or with `inherit_env=False`
+    is the whole environment (a virtualenv's, which PYTHONPATH must not reach).
+    """
+    base = os.environ if inherit_env else {}
+    full_env = {**base, "PYTHONUNBUFFERED": "1", **(env or {})}
     with tempfile.NamedTemporaryFile(prefix="nova-server-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
     with log_path.open("wb") as out:
@@ -172,3 +178,23 @@ def children(pid: int) -> set[int]:
             if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
                 found.add(int(stat.parent.name))
     return found
+
+
+def connection_owner(pids: set[int], server_port: int, client_port: int) -> int | None:
+    """Which of `pids` holds the server end of the IPv4 TCP connection from
+    `client_port` to `server_port` (Linux /proc), i.e. the worker that serves it."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
+        if (local, remote) == (server_port, client_port):
+            inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) == f"socket:[{inode}]":
+                        return pid
+    return None
