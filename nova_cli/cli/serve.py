@@ -23,6 +23,41 @@ DirOpt = Annotated[
 ]
 
 
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+LogLevelOpt = Annotated[
+    LogLevel | None, typer.Option("--log-level", help="uvicorn's and Nova's (default info).")
+]
+ProxyHeadersOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--proxy-headers/--no-proxy-headers",
+        help="Take the client and scheme from X-Forwarded-For/-Proto of trusted proxies "
+        "(default on).",
+    ),
+]
+ForwardedOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--forwarded-allow-ips",
+        help='The trusted proxies: "*" or addresses and networks, comma-separated '
+        "(default 127.0.0.1,::1).",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("run")(run)
@@ -60,6 +95,13 @@ def serve(
             ".env and dependency changes; restart: a new worker for every code change.",
         ),
     ] = ReloadMode.auto,
+    log_level: LogLevelOpt = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option("--access-log/--no-access-log", help="A line per request (default on)."),
+    ] = None,
+    proxy_headers: ProxyHeadersOpt = None,
+    forwarded_allow_ips: ForwardedOpt = None,
 ) -> None:
     """Serve the app for development, reloading it when its files change.
 
@@ -68,9 +110,18 @@ def serve(
     """
     from nova_cli.config import load_config
 
-    config = load_config(
-        directory, host=host, port=port, environment=environment, default_environment="dev"
-    )
+    # The dev server writes for a terminal: text, whatever log_format says.
+    overrides = {
+        "host": host,
+        "port": port,
+        "environment": environment,
+        "log_level": log_level,
+        "log_format": "text",
+        "access_log": access_log,
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
+    config = load_config(directory, default_environment="dev", default_access_log=True, **overrides)
     if not reload:
         _run_uvicorn(config, workers=1)
         return
@@ -83,7 +134,7 @@ def serve(
             config,
             live_reload=live_reload,
             reload_mode=reload_mode.value,
-            overrides={"host": host, "port": port, "environment": environment},
+            overrides=overrides,
         )
     except ListenError as exc:
         raise CliError(str(exc)) from None
@@ -95,12 +146,32 @@ def run(
     environment: EnvOpt = None,
     directory: DirOpt = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 1,
+    log_level: LogLevelOpt = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option("--log-format", help="text, or json: one object a line (default text)."),
+    ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option("--access-log/--no-access-log", help="A line per request (default off)."),
+    ] = None,
+    proxy_headers: ProxyHeadersOpt = None,
+    forwarded_allow_ips: ForwardedOpt = None,
 ) -> None:
     """Run the app in production: no reload, no live reload, optional workers."""
     from nova_cli.config import load_config
 
     config = load_config(
-        directory, host=host, port=port, environment=environment, default_environment="prod"
+        directory,
+        default_environment="prod",
+        host=host,
+        port=port,
+        environment=environment,
+        log_level=log_level,
+        log_format=log_format,
+        access_log=access_log,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     _run_uvicorn(config, workers=workers)
 
@@ -112,9 +183,18 @@ def _run_uvicorn(config: Any, *, workers: int) -> None:
 
 
 def _banner(config: Any, workers: int) -> None:
+    """What is served where."""
+    import logging
+
     url = f"http://{config.host}:{config.port}"
     extra = f", {workers} workers" if workers > 1 else ""
-    echo(
-        f"nova: {config.app or config.root.name} ({config.environment}{extra}) "
-        f"on {style(url, 'cyan')}"
-    )
+    text = config.log_format == "text"
+    lines = [
+        f"{config.app or config.root.name} ({config.environment}{extra}) "
+        f"on {style(url, 'cyan') if text else url}"
+    ]
+    for line in lines:
+        if text:
+            echo(f"nova: {line}")
+        else:  # one JSON object a line, like every other line
+            logging.getLogger("nova_cli.server").info(line)

@@ -27,6 +27,7 @@ import uvicorn
 from nova_cli.runtime.connection import close_all
 from nova_cli.runtime.frames import GOING_AWAY
 from nova_cli.runtime.http_protocol import NovaHttpProtocol
+from nova_cli.runtime.logs import logging_config
 from nova_cli.runtime.parentdeath import exit_with_parent
 from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
 
@@ -62,16 +63,20 @@ class NovaServer(uvicorn.Server):
 
 
 def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
-    """uvicorn settings for a Nova app: its host and port, its request-head and WebSocket limits.
+    """uvicorn settings for a Nova app: its address, limits, logs and proxy headers.
 
     HTTP goes through `NovaHttpProtocol`, which bounds request heads (count,
     size, time). permessage-deflate is off, as in Cowboy (and so Nova): it
-    costs ~35 KB per idle connection and CPU on every frame.
+    costs ~35 KB per idle connection and CPU on every frame.  The logging
+    configuration is handed over whole, so that each worker makes the same.
     """
     settings: dict[str, Any] = {
         "host": nova.host,
         "port": nova.port,
-        "log_level": "info",
+        "log_config": logging_config(nova.log_level, nova.log_format),
+        "access_log": nova.access_log,
+        "proxy_headers": nova.proxy_headers,
+        "forwarded_allow_ips": nova.forwarded_allow_ips,
         # Both read the app's limits from its lifespan state, so that they
         # pickle to worker processes and work under plain uvicorn as well.
         "http": NovaHttpProtocol,
@@ -87,17 +92,19 @@ def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
 def serve(nova: Any, workers: int = 1, on_ready: Callable[[], None] | None = None) -> None:
     """Serve the Nova app of `nova` (a NovaConfig) until interrupted.
 
-    `on_ready` runs once the app is built, before the server starts.
+    `on_ready` runs once the app is built and logging set up, before the
+    server starts.
     """
     from nova_cli.runtime.app import create_app
 
     # Built here even with workers, so that a bad route table fails in one line
     # before any worker starts.
     app = create_app(config=nova)
-    if on_ready is not None:
-        on_ready()
     if workers == 1:
-        NovaServer(uvicorn_config(nova, app)).run()
+        server = NovaServer(uvicorn_config(nova, app))
+        if on_ready is not None:
+            on_ready()
+        server.run()
         return
     # Workers are new processes: they rebuild the app from these variables.
     os.environ["NOVA_ROOT"] = str(nova.root)
@@ -105,11 +112,14 @@ def serve(nova: Any, workers: int = 1, on_ready: Callable[[], None] | None = Non
     if nova.app:
         os.environ["NOVA_APP"] = nova.app
     config = uvicorn_config(nova, "nova_cli.runtime.app:from_environment", factory=True)
+    if on_ready is not None:
+        on_ready()
     run_workers(config, workers)
 
 
 def _worker(config: uvicorn.Config, sock: socket.socket, parent_pid: int) -> None:
     exit_with_parent(parent_pid)  # never an orphan holding the port
+    config.configure_logging()  # a spawned process starts with none: no line would be written
     NovaServer(config).run(sockets=[sock])
 
 
