@@ -146,6 +146,14 @@ def run(
     environment: EnvOpt = None,
     directory: DirOpt = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 1,
+    pubsub_per_worker: Annotated[
+        bool,
+        typer.Option(
+            "--pubsub-per-worker",
+            help="Run several workers of an app with WebSocket routes on the in-memory "
+            "pub/sub backend: each worker has its own channels.",
+        ),
+    ] = False,
     log_level: LogLevelOpt = None,
     log_format: Annotated[
         LogFormat | None,
@@ -173,18 +181,26 @@ def run(
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
     )
-    _run_uvicorn(config, workers=workers)
+    _run_uvicorn(config, workers=workers, pubsub_per_worker=pubsub_per_worker)
 
 
-def _run_uvicorn(config: Any, *, workers: int) -> None:
+def _run_uvicorn(config: Any, *, workers: int, pubsub_per_worker: bool = False) -> None:
     from nova_cli.runtime.server import serve as serve_app
 
-    serve_app(config, workers, on_ready=lambda: _banner(config, workers))
+    serve_app(
+        config,
+        workers,
+        on_ready=lambda: _banner(config, workers, pubsub_per_worker),
+        pubsub_per_worker=pubsub_per_worker,
+    )
 
 
-def _banner(config: Any, workers: int) -> None:
-    """What is served where."""
+def _banner(config: Any, workers: int, pubsub_per_worker: bool) -> None:
+    """What is served where, how many connections a worker can hold, and any caveat."""
     import logging
+    import resource
+
+    from nova_cli.runtime.descriptors import connections_allowed
 
     url = f"http://{config.host}:{config.port}"
     extra = f", {workers} workers" if workers > 1 else ""
@@ -193,6 +209,17 @@ def _banner(config: Any, workers: int) -> None:
         f"{config.app or config.root.name} ({config.environment}{extra}) "
         f"on {style(url, 'cyan') if text else url}"
     ]
+    limit, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    allowed = connections_allowed(limit)
+    if allowed is None:
+        lines.append("no open-file limit: connections are bounded by memory")
+    else:
+        lines.append(f"up to {allowed:,} connections per worker (open-file limit {limit:,})")
+    if workers > 1 and pubsub_per_worker and config.pubsub is None:
+        lines.append(
+            "pub/sub in memory, per worker: clients on different workers do not share "
+            "channels (--pubsub-per-worker)"
+        )
     for line in lines:
         if text:
             echo(f"nova: {line}")

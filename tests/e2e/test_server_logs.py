@@ -1,7 +1,8 @@
 """What `nova run` and `nova serve` write, read from real servers' output.
 
 The access log, log levels and the JSON format; colours on a terminal (a
-real pty); proxy headers; bad settings, each one line.
+real pty); proxy headers; the open-file limit the banner reports; bad
+settings, each one line.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import pty
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -23,10 +25,13 @@ import pytest
 
 from tests.support.servers import (
     ASSETS,
+    PID_ROUTE,
     Server,
     free_port,
     nova,
+    spawn,
     stop,
+    worker_pids,
 )
 
 DEMO = ASSETS / "demo"
@@ -224,6 +229,37 @@ def test_proxy_headers_are_trusted_from_the_listed_proxies_only(demo_root: Path,
     with nova(command, demo_root, *args, env=quiet_env(**env)) as server:
         seen = httpx.get(server.url + "/whoami", headers=FORWARDED, timeout=10).json()
     assert (seen["client"], seen["scheme"]) == expected
+
+
+# -- the open-file limit --------------------------------------------------------
+
+
+def test_workers_raise_their_open_file_limit_and_the_banner_says_what_it_allows(
+    demo_root: Path,
+) -> None:
+    from nova_cli.runtime.descriptors import RESERVED
+
+    with (demo_root / "demo" / "router.py").open("a") as router:
+        router.write(PID_ROUTE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = 256  # what `nova run` starts with here, well below any hard limit
+    assert hard > low
+    port = free_port()
+    # A shell's `ulimit -Sn 256`, then `nova run`.
+    start = (
+        "import os, resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({low}, {hard})); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'nova_cli.cli.main', *sys.argv[1:]])"
+    )
+    args = [sys.executable, "-c", start, "run", "--port", str(port), "--workers", "2"]
+    with spawn(args, port=port, cwd=demo_root, env=quiet_env(NO_COLOR="1")) as server:
+        for pid in worker_pids(server, 2):
+            limits = Path(f"/proc/{pid}/limits").read_text()
+            (line,) = [line for line in limits.splitlines() if line.startswith("Max open files")]
+            assert line.split()[3:5] == [str(hard), str(hard)], line
+        allowed = f"up to {hard - RESERVED:,} connections per worker"
+        expected = f"nova: {allowed} (open-file limit {hard:,})"
+        assert expected in server.output().splitlines(), server.output()
 
 
 # -- bad settings: one line each --------------------------------------------------
