@@ -132,7 +132,7 @@ def check_shared_channels(nova: Any, router: Any, workers: int) -> None:
     With the memory backend each worker has its own channels: two clients of
     one chat room, landing on different workers, would never see each other.
     """
-    table = router.table  # the compiled routes
+    table = router.table
     if nova.pubsub is not None or not any(route.protocol == "ws" for route in table.routes):
         return
     raise ConfigError(
