@@ -44,11 +44,20 @@ class NovaConfig:
     ws_send_buffer: int = 64 * 1024  # kernel send buffer per WebSocket, bytes; 0: the OS's
     ws_allowed_origins: list[str] = field(default_factory=list)  # besides the request's own host
     shutdown_timeout: float = 10.0  # seconds, end to end: close sockets, run terminate, exit
+    log_level: str = "info"  # uvicorn's and nova_cli's loggers
+    log_format: str = "text"  # "json": one object a line, for log shippers (`nova run`)
+    access_log: bool = False  # a line per request; `nova serve` turns it on by default
+    proxy_headers: bool = True  # client and scheme from X-Forwarded-* of forwarded_allow_ips
+    forwarded_allow_ips: str = "127.0.0.1,::1"  # "*" or addresses and networks, comma-separated
 
     @property
     def dev(self) -> bool:
         return self.environment == "dev"
 
+
+# uvicorn's levels ("trace" is its own, below debug) and the log formats.
+LOG_LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10, "trace": 5}
+LOG_FORMATS = ("text", "json")
 
 # The key under which an app's lifespan state carries its settings.  uvicorn
 # hands that state to every connection's protocol: this is how the server's
@@ -82,6 +91,11 @@ _TYPES: dict[str, type] = {
     "ws_send_buffer": int,
     "ws_allowed_origins": list,
     "shutdown_timeout": float,
+    "log_level": str,
+    "log_format": str,
+    "access_log": bool,
+    "proxy_headers": bool,
+    "forwarded_allow_ips": str,
 }
 # NOVA_PUBSUB_URL is the documented name; NOVA_ENV is a common shorthand.
 _ENV_NAMES = {
@@ -91,13 +105,18 @@ _ENV_NAMES = {
 
 
 def load_config(
-    root: Path | None = None, *, default_environment: str = "prod", **overrides: Any
+    root: Path | None = None,
+    *,
+    default_environment: str = "prod",
+    default_access_log: bool = False,
+    **overrides: Any,
 ) -> NovaConfig:
     """Read the settings of the project at `root` (default: found from the cwd).
 
     `default_environment` applies when neither `[tool.nova]`, `NOVA_ENVIRONMENT`
     nor an override names one: "prod", so that an app served by any ASGI
     server shows no tracebacks unless told to (`nova serve` passes "dev").
+    `default_access_log` is the same for `access_log` (`nova serve` passes True).
     """
     from nova_cli.discover import find_project_root
 
@@ -105,14 +124,17 @@ def load_config(
         env_root = os.environ.get("NOVA_ROOT")
         root = Path(env_root) if env_root else find_project_root(Path.cwd())
     root = root.resolve()
-    values: dict[str, Any] = {"environment": default_environment}
+    values: dict[str, Any] = {
+        "environment": default_environment,
+        "access_log": default_access_log,
+    }
     values.update(_from_pyproject(root / "pyproject.toml"))
     values.update(_from_environ(os.environ))
     for key in overrides:
         if key not in _TYPES:
             raise ConfigError(f"unknown setting {key!r} (known: {', '.join(sorted(_TYPES))})")
     values.update({k: v for k, v in overrides.items() if v is not None})
-    checked = {key: _coerce(key, value, "setting") for key, value in values.items()}
+    checked = {key: _coerce(key, value, f"setting {key}") for key, value in values.items()}
     return replace(NovaConfig(root=root), **checked)
 
 
@@ -185,6 +207,41 @@ def _non_negative(value: float) -> float:
     return value
 
 
+def _log_level(value: str) -> str:
+    level = value.lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def _log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise ValueError(f"expected one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return str(value)
+
+
+def _trusted_proxies(value: str) -> str:
+    # uvicorn takes any entry it cannot parse as a name that never matches: a
+    # typo would silently trust no proxy at all.
+    import ipaddress
+
+    entries = [entry.strip() for entry in value.split(",")]
+    if entries == ["*"]:
+        return "*"
+    for entry in entries:
+        try:
+            if "/" in entry:
+                ipaddress.ip_network(entry)
+            else:
+                ipaddress.ip_address(entry)
+        except ValueError:
+            raise ValueError(
+                f'{entry!r} is not an IP address or network; expected "*" or a '
+                'comma-separated list such as "127.0.0.1,10.0.0.0/8"'
+            ) from None
+    return ",".join(entries)
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ws_allowed_origins": _origins,
     "max_header_count": _positive,
@@ -193,7 +250,11 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ws_send_timeout": _non_negative,
     "ws_send_buffer": _non_negative,
     "shutdown_timeout": _non_negative,
+    "log_level": _log_level,
+    "log_format": _log_format,
+    "forwarded_allow_ips": _trusted_proxies,
 }
+_BOOLS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _convert(key: str, value: Any, where: str) -> Any:
@@ -205,6 +266,11 @@ def _convert(key: str, value: Any, where: str) -> Any:
             return kind(value)
         except ValueError:
             pass
+    if kind is bool and isinstance(value, str):  # from a variable: NOVA_ACCESS_LOG=1
+        word = value.strip().lower()
+        if word in _BOOLS:
+            return _BOOLS[word]
+        raise ConfigError(f"{where}: expected true, false, 1 or 0, got {value!r}")
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")

@@ -14,7 +14,9 @@ class CliError(Exception):
     """A user-facing failure: printed as one line, exit status 1."""
 
 
-def _use_color(stream: TextIO) -> bool:
+def use_color(stream: TextIO) -> bool:
+    """Whether to colour what goes to `stream`: never with NO_COLOR, always with
+    FORCE_COLOR, else only on a terminal."""
     if os.environ.get("NO_COLOR") is not None:
         return False
     if os.environ.get("FORCE_COLOR"):
@@ -24,7 +26,7 @@ def _use_color(stream: TextIO) -> bool:
 
 def style(text: str, color: str, stream: TextIO | None = None) -> str:
     codes = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
-    if not _use_color(stream or sys.stdout):
+    if not use_color(stream or sys.stdout):
         return text
     return f"\033[{codes[color]}m{text}\033[0m"
 

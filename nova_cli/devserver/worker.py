@@ -63,7 +63,9 @@ class DevWorker:
 
         scope = WatchScope(self.root)
         try:
-            self.config = load_config(self.root, default_environment="dev", **self.overrides)
+            self.config = load_config(
+                self.root, default_environment="dev", default_access_log=True, **self.overrides
+            )
             self.app = create_app(config=self.config)
         except Exception as exc:
             self.problem = problem_from_exception(

@@ -1,4 +1,7 @@
-"""Noticing that the process has run out of file descriptors.
+"""File descriptors: as many as the system allows, and noticing when they run out.
+
+A server raises its open-file soft limit to the hard limit when it starts
+(`raise_open_file_limit`): each connection holds a descriptor.
 
 At the `RLIMIT_NOFILE` limit, `accept()` fails with EMFILE.  asyncio's own
 loop logs a traceback for it, but uvloop (libuv) says nothing: libuv closes
@@ -46,3 +49,33 @@ def warn_if_exhausted(fd: int) -> None:
             "close; raise the limit (ulimit -n) or lower the load",
             soft,
         )
+
+
+# Descriptors a worker keeps for itself: stdio, the listening socket, the
+# event loop's, pipes to the supervisor, Redis, files being sent.  An idle
+# worker holds about 20.
+RESERVED = 64
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's open-file soft limit to its hard limit; return the soft limit.
+
+    Each connection holds a descriptor, and the soft limit many systems start
+    with (1,024) stops a worker long before its memory does.  Where the hard
+    limit cannot be taken whole (macOS caps "unlimited"), the limit stays.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def connections_allowed(limit: int) -> int | None:
+    """About how many connections `limit` open files leave room for; None: no limit."""
+    if limit == resource.RLIM_INFINITY:
+        return None
+    return max(0, limit - RESERVED)

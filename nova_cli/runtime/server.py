@@ -1,41 +1,30 @@
-"""Serving with uvicorn: Nova's shutdown order, and several workers on one socket.
+"""Serving with uvicorn: Nova's shutdown order, its settings, and its workers.
 
 uvicorn closes open WebSockets with 1012 ("service restart") when it stops.
 A Nova server that shuts down is going away, so `NovaServer` first stops
 accepting, then closes every WebSocket with 1001 and runs each handler's
 `terminate` (bounded by a timeout), and only then lets uvicorn finish.
-`run_workers` starts N such servers in child processes sharing one
-listening socket, and replaces a worker that dies; a worker whose parent
-dies (even by SIGKILL) shuts down too, so it never holds the port alone.
+`serve` runs one such server, or N workers under uvicorn's supervisor
+(see `workers`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import multiprocessing
 import os
-import signal
 import socket
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 
+from nova_cli.config import ConfigError
 from nova_cli.runtime.connection import close_all
+from nova_cli.runtime.descriptors import raise_open_file_limit
 from nova_cli.runtime.frames import GOING_AWAY
 from nova_cli.runtime.http_protocol import NovaHttpProtocol
-from nova_cli.runtime.parentdeath import exit_with_parent
+from nova_cli.runtime.logs import logging_config
 from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
-
-log = logging.getLogger("nova_cli.server")
-# A worker's WebSockets, their terminate and its HTTP requests all end within
-# the shutdown budget; after it comes only the pub/sub backend's own bounded
-# stop (at most 5 s) and the interpreter's exit.  Past the budget and this
-# margin, the supervisor kills the worker.
-EXIT_MARGIN = 7.0
 
 
 class NovaServer(uvicorn.Server):
@@ -48,6 +37,10 @@ class NovaServer(uvicorn.Server):
     """
 
     close_code = GOING_AWAY
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        raise_open_file_limit()  # a connection is a descriptor: as many as allowed
+        await super().serve(sockets)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -62,16 +55,20 @@ class NovaServer(uvicorn.Server):
 
 
 def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
-    """uvicorn settings for a Nova app: its host and port, its request-head and WebSocket limits.
+    """uvicorn settings for a Nova app: its address, limits, logs and proxy headers.
 
     HTTP goes through `NovaHttpProtocol`, which bounds request heads (count,
     size, time). permessage-deflate is off, as in Cowboy (and so Nova): it
-    costs ~35 KB per idle connection and CPU on every frame.
+    costs ~35 KB per idle connection and CPU on every frame.  The logging
+    configuration is handed over whole, so that each worker makes the same.
     """
     settings: dict[str, Any] = {
         "host": nova.host,
         "port": nova.port,
-        "log_level": "info",
+        "log_config": logging_config(nova.log_level, nova.log_format),
+        "access_log": nova.access_log,
+        "proxy_headers": nova.proxy_headers,
+        "forwarded_allow_ips": nova.forwarded_allow_ips,
         # Both read the app's limits from its lifespan state, so that they
         # pickle to worker processes and work under plain uvicorn as well.
         "http": NovaHttpProtocol,
@@ -84,68 +81,63 @@ def uvicorn_config(nova: Any, app: Any, **extra: Any) -> uvicorn.Config:
     return uvicorn.Config(app, **settings)
 
 
-def serve(nova: Any, workers: int = 1, on_ready: Callable[[], None] | None = None) -> None:
+def serve(
+    nova: Any,
+    workers: int = 1,
+    on_ready: Callable[[], None] | None = None,
+    *,
+    pubsub_per_worker: bool = False,
+) -> None:
     """Serve the Nova app of `nova` (a NovaConfig) until interrupted.
 
-    `on_ready` runs once the app is built, before the server starts.
+    `on_ready` runs once the app is built and logging set up, before the
+    server starts.  Several workers of an app with WebSocket routes need a
+    shared pub/sub backend, unless `pubsub_per_worker` says otherwise.
     """
     from nova_cli.runtime.app import create_app
+    from nova_cli.runtime.workers import HEALTHCHECK_SECONDS, run_supervisor
 
     # Built here even with workers, so that a bad route table fails in one line
     # before any worker starts.
     app = create_app(config=nova)
-    if on_ready is not None:
-        on_ready()
+    if workers > 1 and not pubsub_per_worker:
+        check_shared_channels(nova, app.router, workers)
+    raise_open_file_limit()  # the workers inherit it; the banner reports it
     if workers == 1:
-        NovaServer(uvicorn_config(nova, app)).run()
+        server = NovaServer(uvicorn_config(nova, app))
+        if on_ready is not None:
+            on_ready()
+        server.run()
         return
     # Workers are new processes: they rebuild the app from these variables.
     os.environ["NOVA_ROOT"] = str(nova.root)
     os.environ["NOVA_ENVIRONMENT"] = nova.environment
     if nova.app:
         os.environ["NOVA_APP"] = nova.app
-    config = uvicorn_config(nova, "nova_cli.runtime.app:from_environment", factory=True)
-    run_workers(config, workers)
+    config = uvicorn_config(
+        nova,
+        "nova_cli.runtime.app:from_environment",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
+    )
+    if on_ready is not None:
+        on_ready()
+    run_supervisor(config)
 
 
-def _worker(config: uvicorn.Config, sock: socket.socket, parent_pid: int) -> None:
-    exit_with_parent(parent_pid)  # never an orphan holding the port
-    NovaServer(config).run(sockets=[sock])
+def check_shared_channels(nova: Any, router: Any, workers: int) -> None:
+    """Refuse to split an app's channels over workers that would not share them.
 
-
-def run_workers(config: uvicorn.Config, workers: int) -> None:
-    """Run `workers` NovaServers on one socket until SIGINT/SIGTERM; restart dead ones."""
-    sock = config.bind_socket()
-    context = multiprocessing.get_context("spawn")
-    stop = threading.Event()
-
-    def start() -> Any:
-        proc = context.Process(target=_worker, args=(config, sock, os.getpid()), daemon=False)
-        proc.start()
-        return proc
-
-    def request_stop(signum: int, frame: Any) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    procs = [start() for _ in range(workers)]
-    try:
-        while not stop.wait(0.5):
-            for i, proc in enumerate(procs):
-                if not proc.is_alive() and not stop.is_set():
-                    log.warning(
-                        "worker %s exited with %s; starting another", proc.pid, proc.exitcode
-                    )
-                    procs[i] = start()
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()  # SIGTERM: each worker shuts down gracefully
-        deadline = time.monotonic() + (config.timeout_graceful_shutdown or 0.0) + EXIT_MARGIN
-        for proc in procs:
-            proc.join(max(0.1, deadline - time.monotonic()))
-            if proc.is_alive():
-                proc.kill()
-        sock.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    With the memory backend each worker has its own channels: two clients of
+    one chat room, landing on different workers, would never see each other.
+    """
+    table = router.table
+    if nova.pubsub is not None or not any(route.protocol == "ws" for route in table.routes):
+        return
+    raise ConfigError(
+        f"{table.app_name} has WebSocket routes and pub/sub in memory: {workers} workers would "
+        "each have their own channels, and clients on different workers would not see each "
+        'other; share them through Redis (pubsub = "redis://…" in [tool.nova], or '
+        "NOVA_PUBSUB_URL), or pass --pubsub-per-worker to run them apart"
+    )

@@ -19,7 +19,10 @@ shutdown.  `NovaWebSocketProtocol` adds flow control the other way:
   does not wait: the socket is aborted after a short grace.
 
 It also answers invalid UTF-8 with 1007 and one log line, where uvicorn
-logs a traceback for what is the client's error.  `nova run` and
+logs a traceback for what is the client's error; and an upgrade the app
+refuses with an HTTP response (404 for a path with no WebSocket route, 403)
+is uvicorn's one INFO line, where uvicorn adds the `websockets` library's
+own line and an ERROR saying the handshake was never completed.  `nova run` and
 `nova serve` use it; under plain uvicorn pass
 `--ws nova_cli.runtime.ws_protocol:NovaWebSocketProtocol`.
 """
@@ -37,6 +40,7 @@ from nova_cli.config import from_lifespan_state
 from nova_cli.runtime.frames import INVALID_DATA, SLOW_CONSUMER, TRY_AGAIN
 
 log = logging.getLogger("nova_cli.websocket")
+_library_log = logging.getLogger("websockets.server")
 
 
 class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -51,6 +55,11 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # uvicorn hands its own logger to the websockets library, whose INFO
+        # lines ("connection open", "connection rejected (404 Not Found)")
+        # repeat uvicorn's; the library's own logger keeps only its warnings.
+        self.conn.logger = _library_log
+        self.conn.debug = _library_log.isEnabledFor(logging.DEBUG)
         config = from_lifespan_state(self.app_state)
         self.send_timeout = config.ws_send_timeout
         self.send_buffer = config.ws_send_buffer
@@ -139,6 +148,10 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
             self._close_now(code, reason)
             return
         await super().send(message)
+        if message["type"] == "websocket.http.response.body" and self.close_sent:
+            # The upgrade was refused with an HTTP response: the handshake is over,
+            # as uvicorn counts its own 403. Else it logs an ERROR once the app returns.
+            self.handshake_complete = True
         if message["type"] == "websocket.close" and self.close_timer is not None:
             # uvicorn's timer would close(), which waits for a flush: abort instead.
             self.close_timer.cancel()

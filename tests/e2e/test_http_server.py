@@ -25,6 +25,7 @@ from websockets.sync.client import connect
 
 from tests.support.servers import (
     ASSETS,
+    PID_ROUTE,
     Server,
     free_port,
     kill,
@@ -32,6 +33,7 @@ from tests.support.servers import (
     spawn,
     uvicorn_app,
     wait_dead,
+    worker_pids,
 )
 
 SECRET = b"TOP-SECRET-NOT-FOR-THE-WEB"
@@ -245,19 +247,6 @@ def test_nova_serve_no_reload_serves_the_demo() -> None:
         assert f"nova: demo (dev) on http://127.0.0.1:{server.port}" in server.output()
 
 
-PID_ROUTE = """
-
-_original_routes = routes
-
-
-def routes(environment):
-    import os
-
-    pid = ("/pid", lambda req: ("json", {"pid": os.getpid()}), {"methods": ["get"]})
-    return _original_routes(environment) + [{"routes": [pid]}]
-"""
-
-
 def test_nova_run_with_two_workers_serves_the_demo_in_prod(demo_root: Path) -> None:
     with (demo_root / "demo" / "router.py").open("a") as router:
         router.write(PID_ROUTE)
@@ -297,18 +286,6 @@ def routes(environment):
 """
 
 
-def worker_pids(server: Server, count: int) -> set[int]:
-    """The pids of the `count` workers of `server`, as they answer /pid."""
-    pids: set[int] = set()
-    deadline = time.monotonic() + 30
-    while len(pids) < count and time.monotonic() < deadline:
-        # A new connection each time, so that any worker may accept it.
-        r = httpx.get(server.url + "/pid", timeout=10, headers={"connection": "close"})
-        pids.add(r.json()["pid"])
-    assert len(pids) == count, pids
-    return pids
-
-
 def test_nova_run_workers_exit_when_the_supervisor_is_killed(demo_root: Path) -> None:
     (demo_root / "demo" / "controllers" / "bye_ws.py").write_text(BYE_HANDLER)
     with (demo_root / "demo" / "router.py").open("a") as router:
@@ -316,7 +293,9 @@ def test_nova_run_workers_exit_when_the_supervisor_is_killed(demo_root: Path) ->
     pids: set[int] = set()
     try:
         with contextlib.ExitStack() as stack:
-            server = stack.enter_context(nova("run", demo_root, "--workers", "2", timeout=60))
+            # /bye is a WebSocket route: the workers' channels are their own.
+            args = ("--workers", "2", "--pubsub-per-worker")
+            server = stack.enter_context(nova("run", demo_root, *args, timeout=60))
             pids = worker_pids(server, 2)
             sockets = {}  # a WebSocket open on each worker
             deadline = time.monotonic() + 30

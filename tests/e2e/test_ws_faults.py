@@ -210,7 +210,8 @@ def test_shutdown_is_one_budget_and_terminate_fits_in_it(tmp_path: Path) -> None
         "HOSTILE_TERMINATE_SECONDS": "0.5",
         "HOSTILE_TERMINATE_LOG": str(log),
     }
-    with nova("run", HOSTILE, "--workers", "2", env=env) as server, contextlib.ExitStack() as stack:
+    args = ("--workers", "2", "--pubsub-per-worker")  # rooms are not shared: none is used
+    with nova("run", HOSTILE, *args, env=env) as server, contextlib.ExitStack() as stack:
         for _ in range(6):  # spread over both workers
             conn = stack.enter_context(connect(server.ws_url + "/slow", open_timeout=10))
             conn.send("hang")

@@ -120,7 +120,9 @@ def test_root_from_nova_root_or_found_from_cwd(
 
 def test_unknown_key_in_tool_nova(tmp_path: Path) -> None:
     root = project(tmp_path, "prot = 80\n")
-    with pytest.raises(ConfigError, match=r"unknown key \[tool.nova\].prot \(known: app, "):
+    with pytest.raises(
+        ConfigError, match=r"unknown key \[tool.nova\].prot \(known: access_log, app, "
+    ):
         load_config(root)
 
 
@@ -157,7 +159,7 @@ def test_bad_env_value_names_the_variable(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_bad_override_type(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="setting: expected int, got 'x'"):
+    with pytest.raises(ConfigError, match="setting max_body_size: expected int, got 'x'"):
         load_config(project(tmp_path, ""), max_body_size="x")
 
 
@@ -204,3 +206,59 @@ def test_a_bad_head_limit_from_a_variable_names_it(
     monkeypatch.setenv("NOVA_MAX_HEADER_COUNT", "0")
     with pytest.raises(ConfigError, match="NOVA_MAX_HEADER_COUNT: expected a positive number"):
         load_config(project(tmp_path, ""))
+
+
+def test_log_and_proxy_settings(tmp_path: Path) -> None:
+    defaults = load_config(project(tmp_path, ""))
+    assert (
+        defaults.log_level,
+        defaults.log_format,
+        defaults.access_log,
+        defaults.proxy_headers,
+        defaults.forwarded_allow_ips,
+    ) == ("info", "text", False, True, "127.0.0.1,::1")
+    assert load_config(project(tmp_path, ""), default_access_log=True).access_log is True
+    root = project(
+        tmp_path,
+        'log_level = "WARNING"\nlog_format = "json"\naccess_log = false\n'
+        'proxy_headers = false\nforwarded_allow_ips = "10.0.0.1, 10.1.0.0/16"\n',
+    )
+    config = load_config(root, default_access_log=True)  # [tool.nova] beats the command's
+    assert (
+        config.log_level,
+        config.log_format,
+        config.access_log,
+        config.proxy_headers,
+        config.forwarded_allow_ips,
+    ) == ("warning", "json", False, False, "10.0.0.1,10.1.0.0/16")
+    assert load_config(root, forwarded_allow_ips=" * ").forwarded_allow_ips == "*"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("true", True), ("1", True), ("False", False), ("0", False)]
+)
+def test_booleans_from_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, value: bool
+) -> None:
+    monkeypatch.setenv("NOVA_ACCESS_LOG", text)
+    monkeypatch.setenv("NOVA_PROXY_HEADERS", text)
+    config = load_config(project(tmp_path, ""))
+    assert config.access_log is value and config.proxy_headers is value
+
+
+@pytest.mark.parametrize(
+    ("tool_nova", "message"),
+    [
+        ("access_log = 1\n", r"access_log in .*: expected bool, got 1"),
+        ('access_log = "yes"\n', r"access_log in .*: expected true, false, 1 or 0, got 'yes'"),
+        ('log_level = "loud"\n', r"log_level in .*: expected one of critical, error, warning, "),
+        ('log_format = "xml"\n', r"log_format in .*: expected one of text, json, got 'xml'"),
+        # uvicorn would take these as names that match no client: no proxy trusted.
+        ('forwarded_allow_ips = "10.0.0.0/33"\n', r"'10.0.0.0/33' is not an IP address or net"),
+        ('forwarded_allow_ips = "*, 10.0.0.1"\n', r"'\*' is not an IP address or network"),
+        ('forwarded_allow_ips = "proxy.lan"\n', r"'proxy.lan' is not an IP address or network"),
+    ],
+)
+def test_bad_log_and_proxy_settings(tmp_path: Path, tool_nova: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(project(tmp_path, tool_nova))

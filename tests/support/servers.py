@@ -19,6 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# Appended to a copy of the demo's router.py: /pid answers the serving process's pid.
+PID_ROUTE = """
+
+_original_routes = routes
+
+
+def routes(environment):
+    import os
+
+    pid = ("/pid", lambda req: ("json", {"pid": os.getpid()}), {"methods": ["get"]})
+    return _original_routes(environment) + [{"routes": [pid]}]
+"""
 
 
 def free_port() -> int:
@@ -198,3 +210,17 @@ def connection_owner(pids: set[int], server_port: int, client_port: int) -> int 
                     if os.readlink(fd) == f"socket:[{inode}]":
                         return pid
     return None
+
+
+def worker_pids(server: Server, count: int, timeout: float = 30.0) -> set[int]:
+    """The pids of `count` workers of `server` (serving PID_ROUTE), as they answer /pid."""
+    import httpx
+
+    pids: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(pids) < count and time.monotonic() < deadline:
+        # A new connection each time, so that any worker may accept it.
+        r = httpx.get(server.url + "/pid", timeout=10, headers={"connection": "close"})
+        pids.add(r.json()["pid"])
+    assert len(pids) == count, pids
+    return pids

@@ -2,7 +2,8 @@
 
 Reads the id from `request_correlation_header` when that option names a
 header the request carries, else makes a UUID4; sets `req.correlation_id`
-and the response header `x-correlation-id`.
+and the response header `x-correlation-id`.  Under `nova run --log-format
+json` every log line of the request carries it (`correlation_id`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from nova_cli.runtime.logs import correlation_id
 from nova_cli.runtime.request import Request
 
 
@@ -24,5 +26,6 @@ async def pre_request(req: Request, options: Mapping[str, Any]) -> Any:
     header = options.get("request_correlation_header")
     value = req.headers.get(str(header).lower()) if header else None
     req.correlation_id = value or str(uuid.uuid4())
+    correlation_id.set(req.correlation_id)
     req.state.setdefault("response_headers", {})["x-correlation-id"] = req.correlation_id
     return None
