@@ -69,8 +69,8 @@ log = logging.getLogger("nova_cli.websocket")
 # (its result is the callback's result).
 FRAME, CLOSED, CONTROL, RESUMED, AWAITED = 1, 2, 3, 4, 5
 CLOSE_SECONDS = 5.0  # at most this long to send a close frame to a client
-
-_connections: set[Connection] = set()
+# Where an app's lifespan state holds its Connections, for the server's shutdown.
+CONNECTIONS_KEY = "nova.connections"
 
 
 class Stop(Exception):
@@ -94,10 +94,12 @@ class Connection(process.Process):
         receive: Receive,
         send: Send,
         config: NovaConfig,
+        connections: Connections,
         *,
         threaded: bool = False,
     ) -> None:
         super().__init__(max_messages=config.ws_queue_messages, max_bytes=config.ws_queue_bytes)
+        self.connections = connections
         self.handler = handler
         self.req = req
         self.scope = scope
@@ -128,7 +130,7 @@ class Connection(process.Process):
         """Serve the connection to its end, in the calling (ASGI) task."""
         self._task = asyncio.current_task()
         self.register()
-        _connections.add(self)
+        self.connections.add(self)
         try:
             opened = await self._open()
             stop = opened if opened is not None else await self._serve()
@@ -213,7 +215,7 @@ class Connection(process.Process):
         if self._exiting:
             return
         self._exiting = True
-        _connections.discard(self)
+        self.connections.discard(self)
         if self._reader is not None:
             self._reader.cancel()
         for _kind, message, _size in self._mailbox:
@@ -514,31 +516,45 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-async def close_all(code: int = GOING_AWAY, budget: float = 10.0) -> None:
-    """Close every connection of this event loop with `code`, within `budget` seconds.
+class Connections:
+    """The open WebSocket connections of one app: what its shutdown closes."""
 
-    Each connection is asked to stop after its current callback; those still
-    running at half the budget are cancelled, so that their close frame and
-    `terminate` fit in the other half.  Connections that are still not done
-    when the budget is spent are logged by count.
-    """
-    loop = asyncio.get_running_loop()
-    connections = [c for c in list(_connections) if c.loop is loop and c._task is not None]
-    if not connections:
-        return
-    deadline = loop.time() + budget
-    tasks = {c._task: c for c in connections if c._task is not None}
-    for conn in connections:
-        conn.close_deadline = deadline
-        conn.stop_with(Stop("shutdown", code, "server shutdown"))
-    _, pending = await asyncio.wait(tasks, timeout=budget / 2)
-    for task in pending:
-        tasks[task].force_stop()
-    if pending:
-        _, pending = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
-    if pending:
-        log.warning(
-            "%d WebSocket connections did not finish closing within the %.1f s shutdown budget",
-            len(pending),
-            budget,
-        )
+    def __init__(self) -> None:
+        self._open: set[Connection] = set()
+
+    def add(self, conn: Connection) -> None:
+        self._open.add(conn)
+
+    def discard(self, conn: Connection) -> None:
+        self._open.discard(conn)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    async def close_all(self, code: int = GOING_AWAY, budget: float = 10.0) -> None:
+        """Close every connection of this event loop with `code`, within `budget` seconds.
+
+        Each connection is asked to stop after its current callback; those
+        still running at half the budget are cancelled, so that their close
+        frame and `terminate` fit in the other half.  Connections that are
+        still not done when the budget is spent are logged by count.
+        """
+        loop = asyncio.get_running_loop()
+        tasks = {c._task: c for c in list(self._open) if c.loop is loop and c._task is not None}
+        if not tasks:
+            return
+        deadline = loop.time() + budget
+        for conn in tasks.values():
+            conn.close_deadline = deadline
+            conn.stop_with(Stop("shutdown", code, "server shutdown"))
+        _, pending = await asyncio.wait(tasks, timeout=budget / 2)
+        for task in pending:
+            tasks[task].force_stop()
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
+        if pending:
+            log.warning(
+                "%d WebSocket connections did not finish closing within the %.1f s shutdown budget",
+                len(pending),
+                budget,
+            )
