@@ -12,8 +12,8 @@ from starlette.types import Receive, Scope, Send
 
 from nova_cli.config import LIFESPAN_KEY, ConfigError, NovaConfig, load_config
 from nova_cli.pubsub import PubSub
-from nova_cli.runtime.connection import CONNECTIONS_KEY
 from nova_cli.runtime.dispatch import NovaRouter
+from nova_cli.runtime.shutdown import CONNECTIONS_KEY
 from nova_cli.runtime.table import build_table
 
 

@@ -24,6 +24,11 @@ still someone to send it to, and call `terminate` once.
 Callbacks are looked up on the handler module at every call, so when the
 dev server reloads the module in place an open socket runs the new code
 with the state it already had.
+
+(This module is longer than most here: it is one process's whole life --
+its start, its mailbox, the inline delivery, the socket and its one exit
+path -- whose invariants read best in one place.  The app's registry of
+connections and their shutdown are in `shutdown.py`.)
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.responses import Response
@@ -61,6 +66,9 @@ from nova_cli.runtime.invoke import is_async
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import describe
 
+if TYPE_CHECKING:
+    from nova_cli.runtime.shutdown import Connections
+
 log = logging.getLogger("nova_cli.websocket")
 
 # Mailbox kinds besides process.INFO: a client frame, the end of the socket,
@@ -69,8 +77,6 @@ log = logging.getLogger("nova_cli.websocket")
 # (its result is the callback's result).
 FRAME, CLOSED, CONTROL, RESUMED, AWAITED = 1, 2, 3, 4, 5
 CLOSE_SECONDS = 5.0  # at most this long to send a close frame to a client
-# Where an app's lifespan state holds its Connections, for the server's shutdown.
-CONNECTIONS_KEY = "nova.connections"
 
 
 class Stop(Exception):
@@ -94,7 +100,7 @@ class Connection(process.Process):
         receive: Receive,
         send: Send,
         config: NovaConfig,
-        connections: Connections,
+        connections: Connections,  # the app's open connections (see shutdown.py)
         *,
         threaded: bool = False,
     ) -> None:
@@ -514,47 +520,3 @@ def _uncancel() -> None:
     task = asyncio.current_task()
     if task is not None:
         task.uncancel()
-
-
-class Connections:
-    """The open WebSocket connections of one app: what its shutdown closes."""
-
-    def __init__(self) -> None:
-        self._open: set[Connection] = set()
-
-    def add(self, conn: Connection) -> None:
-        self._open.add(conn)
-
-    def discard(self, conn: Connection) -> None:
-        self._open.discard(conn)
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-    async def close_all(self, code: int = GOING_AWAY, budget: float = 10.0) -> None:
-        """Close every connection of this event loop with `code`, within `budget` seconds.
-
-        Each connection is asked to stop after its current callback; those
-        still running at half the budget are cancelled, so that their close
-        frame and `terminate` fit in the other half.  Connections that are
-        still not done when the budget is spent are logged by count.
-        """
-        loop = asyncio.get_running_loop()
-        tasks = {c._task: c for c in list(self._open) if c.loop is loop and c._task is not None}
-        if not tasks:
-            return
-        deadline = loop.time() + budget
-        for conn in tasks.values():
-            conn.close_deadline = deadline
-            conn.stop_with(Stop("shutdown", code, "server shutdown"))
-        _, pending = await asyncio.wait(tasks, timeout=budget / 2)
-        for task in pending:
-            tasks[task].force_stop()
-        if pending:
-            _, pending = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
-        if pending:
-            log.warning(
-                "%d WebSocket connections did not finish closing within the %.1f s shutdown budget",
-                len(pending),
-                budget,
-            )

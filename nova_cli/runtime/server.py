@@ -19,11 +19,11 @@ from typing import Any
 import uvicorn
 
 from nova_cli.config import ConfigError
-from nova_cli.runtime.connection import CONNECTIONS_KEY
 from nova_cli.runtime.descriptors import raise_open_file_limit
 from nova_cli.runtime.frames import GOING_AWAY
 from nova_cli.runtime.http_protocol import NovaHttpProtocol
 from nova_cli.runtime.logs import logging_config
+from nova_cli.runtime.shutdown import CONNECTIONS_KEY
 from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
 
 

@@ -19,8 +19,9 @@ from starlette.requests import HTTPConnection
 
 from nova_cli import process, pubsub
 from nova_cli.config import NovaConfig
-from nova_cli.runtime.connection import Connection, Connections
+from nova_cli.runtime.connection import Connection
 from nova_cli.runtime.request import Request
+from nova_cli.runtime.shutdown import Connections
 
 SCOPE = {"type": "websocket", "path": "/t", "headers": [], "query_string": b""}
 
