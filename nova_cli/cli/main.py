@@ -64,7 +64,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main() -> None:
     """Console-script entry point."""
     try:
-        app(standalone_mode=True)
+        # The usage lines say `nova`, however the command was started.
+        app(prog_name="nova", standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -86,6 +86,7 @@ def render(problem: Problem) -> str:
         rows.append(f"<tr{mark}><td>{number}</td><td>{esc(text) or ' '}</td></tr>")
     source = f"<table class='src'>{''.join(rows)}</table>" if rows else ""
     where = f"<p class='where'>{esc(problem.location)}</p>" if problem.location else ""
+    trace = f"<pre>{esc(problem.traceback)}</pre>" if problem.traceback else ""
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>Reload failed: {esc(problem.kind)}</title>"
@@ -96,7 +97,7 @@ def render(problem: Problem) -> str:
         ".src td:first-child{color:#888;text-align:right;width:3rem}"
         ".hit{background:#ffd7d7}.note{color:#555}</style></head><body>"
         f"<h1>Reload failed: {esc(problem.kind)}: {esc(problem.message)}</h1>"
-        f"{where}{source}<pre>{esc(problem.traceback)}</pre>"
+        f"{where}{source}{trace}"
         "<p class='note'>nova serve is still serving the last good code to other requests. "
         "Fix the file and save: this page reloads by itself.</p>"
         "</body></html>"

@@ -89,3 +89,23 @@ def test_plan_output_is_plain_when_piped(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "    create  myapp/router.py\n" in done.stdout
     assert "\033[" not in done.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["gen", "--help"]])
+def test_command_summaries_are_whole(args, tmp_path):
+    out = nova(*args, cwd=tmp_path, COLUMNS="80").stdout
+    commands = out.split("Commands:")[1]
+    assert "..." not in commands, commands
+    assert len(commands.strip().splitlines()) >= 5
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["new", "--help"], "Usage: nova new [OPTIONS] NAME"),
+        (["gen", "controller", "--help"], "Usage: nova gen controller [OPTIONS] NAME"),
+        (["routes", "--help"], "Usage: nova routes [OPTIONS]"),
+    ],
+)
+def test_usage_is_the_nova_command_with_plain_argument_names(args, usage, tmp_path):
+    assert nova(*args, cwd=tmp_path).stdout.splitlines()[0] == usage

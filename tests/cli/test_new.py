@@ -97,6 +97,7 @@ def test_a_non_empty_target_is_refused_and_left_alone(nova, tmp_path):
     ("name", "why"),
     [
         ("my-app", "not a valid app name: use a Python identifier"),
+        ("My-Shop", "did you mean 'my_shop'?"),
         ("for", "Python keyword"),
         ("email", "standard-library module"),
         ("nova_cli", "reserved"),
@@ -124,3 +125,18 @@ def test_dry_run_writes_nothing(nova, tmp_path):
     assert "    create  tests/test_main.py" in result.output
     assert "dry run: nothing written" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_port_sets_the_apps_port_and_the_next_steps(nova, tmp_path):
+    result = nova("new", "blog", "--port", "9000", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    pyproject = tomllib.loads((tmp_path / "blog/pyproject.toml").read_text())
+    assert pyproject["tool"]["nova"]["port"] == 9000
+    assert "  nova serve                            # http://127.0.0.1:9000\n" in result.output
+    assert "8080" not in result.output
+
+
+def test_the_generator_hints_use_the_apps_port(nova, tmp_path):
+    nova("new", "blog", "--port", "9000", cwd=tmp_path)
+    result = nova("gen", "controller", "posts", cwd=tmp_path / "blog")
+    assert "  curl http://127.0.0.1:9000/posts    # after `nova serve`\n" in result.output
