@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 from typing import Any
 
@@ -65,6 +66,21 @@ SCRIPT = """<script data-nova-live-reload>(function () {
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _HTML_END = re.compile(rb"</html\s*>", re.IGNORECASE)
+
+
+class QuietStream(logging.Filter):
+    """Keeps the live-reload stream out of the access log.
+
+    Each open page holds one, and opens it again after every reload: a line
+    for each would drown the requests the developer made.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn's access record: (client, method, path with query, http version, status)
+        if isinstance(args, tuple) and len(args) == 5:
+            return str(args[2]).split("?")[0] != ENDPOINT
+        return True
 
 
 class LiveReloadHub:
