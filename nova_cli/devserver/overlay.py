@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nova_cli.devserver.problems import Problem
-from nova_cli.runtime.errors import wants_html
+from nova_cli.runtime.errors import error_body, wants_html
 
 
 class ErrorOverlay:
@@ -63,11 +63,7 @@ class ErrorOverlay:
         elif wants_html(Headers(scope=scope)):
             await error_page(problem)(scope, receive, send)
         else:
-            payload = {
-                "status": 500,
-                "error": "Internal Server Error",
-                "message": f"the app did not load: {problem.headline()}",
-            }
+            payload = error_body(500, f"the app did not load: {problem.headline()}")
             await Response(json.dumps(payload), 500, media_type="application/json")(
                 scope, receive, send
             )
