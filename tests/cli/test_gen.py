@@ -274,7 +274,7 @@ def test_a_conflict_stops_the_plan_and_nothing_is_shown_as_created(nova, app_roo
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.delenv("NO_COLOR", raising=False)
     mine = app_root / "myapp/controllers/users_controller.py"
-    mine.write_text("def index(req):\n    return (\"json\", [])\n")
+    mine.write_text('def index(req):\n    return ("json", [])\n')
     before = snapshot(app_root)
     result = nova("gen", "controller", "users", cwd=app_root)
     assert result.exit_code == 1
