@@ -90,8 +90,10 @@ def render(problem: Problem) -> str:
         "h1{color:#b00020;font-size:1.4rem}.where{font-family:monospace;font-size:1.1rem}"
         "pre,.src{background:#f6f6f6;padding:1rem;overflow:auto;font-family:monospace}"
         ".src{border-collapse:collapse;width:100%}.src td{padding:0 .6rem;white-space:pre}"
-        ".src td:first-child{color:#888;text-align:right;width:3rem}"
-        ".hit{background:#ffd7d7}.note{color:#555}</style></head><body>"
+        ".src td:first-child{color:#666;text-align:right;width:3rem}"
+        ".hit{background:#ffd7d7}.note{color:#555}</style></head>"
+        # The live-reload script knows this page by its problem: it is not covered again.
+        f"<body data-nova-problem='{esc(problem.headline())}'>"
         f"<h1>Reload failed: {esc(problem.kind)}: {esc(problem.message)}</h1>"
         f"{where}{source}{trace}"
         "<p class='note'>nova serve is still serving the last good code to other requests. "

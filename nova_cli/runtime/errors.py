@@ -109,7 +109,9 @@ def _html_page(status: int, title: str, message: str, trace: str | None) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{status} {esc(title)}</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:3rem;color:#222}"
-        "pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head><body>",
+        "pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head>",
+        # Marks the page for `nova serve`'s live reload, which never draws over it.
+        f"<body data-nova-error='{status}'>",
         f"<h1>{status} {esc(title)}</h1>",
     ]
     if message:
