@@ -94,7 +94,7 @@ def validate_app_name(name: str) -> None:
     if not (name.isidentifier() and name.isascii()):
         raise ScaffoldError(
             f"{name!r} is not a valid app name: use a Python identifier "
-            "(letters, digits and _, not starting with a digit), e.g. my_app"
+            f"(letters, digits and _, not starting with a digit){_did_you_mean(name)}"
         )
     if keyword.iskeyword(name):
         raise ScaffoldError(f"{name!r} is not a valid app name: it is a Python keyword")
@@ -112,13 +112,22 @@ def validate_name(what: str, name: str, *, suffix: str = "") -> None:
     if not _LOWER_IDENTIFIER.match(name) or keyword.iskeyword(name):
         raise ScaffoldError(
             f"{name!r} is not a valid {what} name: use lower-case letters, digits and _, "
-            "starting with a letter (and not a Python keyword)"
+            f"starting with a letter (and not a Python keyword){_did_you_mean(name)}"
         )
     if suffix and name.endswith(suffix):
         raise ScaffoldError(
             f"{name!r}: leave out the {suffix!r} suffix, nova adds it "
             f"(use {name.removesuffix(suffix)!r})"
         )
+
+
+def _did_you_mean(name: str) -> str:
+    """`; did you mean 'book_shelf'?` for `BookShelf`, `book-shelf` or `Book Shelf`; or ""."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    guess = re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+    if guess == name or not _LOWER_IDENTIFIER.match(guess) or keyword.iskeyword(guess):
+        return ""
+    return f"; did you mean {guess!r}?"
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -220,11 +229,19 @@ def show(
     write: Callable[[str], None],
     paint: Callable[[str, str], str] = lambda text, color: text,
 ) -> None:
-    """Write the plan as aligned `action  path` lines (Rails' generator output)."""
+    """Write the plan as aligned `action  path` lines (Rails' generator output).
+
+    A plan with a conflict writes nothing: what it would have written shows as
+    `skip  path  (would create)`, never as a `create` that did not happen.
+    """
+    blocked = bool(plan.conflicts)
     for step in plan.steps:
-        action = paint(step.action.rjust(10), COLORS.get(step.action, "bold"))
-        reason = f"  ({step.reason})" if step.reason else ""
-        write(f"{action}  {step.path}{reason}")
+        verb, reason = step.action, step.reason
+        if blocked and verb in WRITES:
+            verb, reason = "skip", f"would {verb} {reason}".rstrip()
+        action = paint(verb.rjust(10), COLORS.get(verb, "bold"))
+        shown = f"  ({reason})" if reason else ""
+        write(f"{action}  {step.path}{shown}")
 
 
 # -- applying ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nova_cli.cli.output import CliError, echo, style, warn
+from nova_cli.cli.usage import Command
 
 if TYPE_CHECKING:
     from nova_cli.scaffold import Plan
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 gen_app = typer.Typer(
     name="gen",
     help="Generate code into the app: controller, ws-handler, fallback, handler, resource.",
+    short_help="Generate code: controller, ws-handler, fallback, handler, resource.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -43,7 +45,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(gen_app, name="gen")
 
 
-@gen_app.command("controller")
+@gen_app.command(
+    "controller", cls=Command, short_help="A controller, its test, and a GET route per action."
+)
 def controller(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="e.g. users → controllers/users_controller.py")
@@ -63,7 +67,11 @@ def controller(
     _generate("controller", name, directory, dry_run, force, no_route, actions=actions.split(","))
 
 
-@gen_app.command("ws-handler")
+@gen_app.command(
+    "ws-handler",
+    cls=Command,
+    short_help="A WebSocket handler (echo, or a chat room), its test, its route.",
+)
 def ws_handler(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="e.g. chat → controllers/chat_ws_handler.py")
@@ -81,7 +89,7 @@ def ws_handler(
     _generate("ws-handler", name, directory, dry_run, force, no_route, channel=pubsub)
 
 
-@gen_app.command("fallback")
+@gen_app.command("fallback", cls=Command, short_help="A fallback controller and its test.")
 def fallback(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="e.g. oops → controllers/oops_fallback.py")
@@ -94,7 +102,11 @@ def fallback(
     _generate("fallback", name, directory, dry_run, force, no_route=False)
 
 
-@gen_app.command("handler")
+@gen_app.command(
+    "handler",
+    cls=Command,
+    short_help="A custom return handler, registered by the app, and its test.",
+)
 def handler(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help='e.g. xml → controllers may return ("xml", ...)')
@@ -107,7 +119,9 @@ def handler(
     _generate("handler", name, directory, dry_run, force, no_route=False)
 
 
-@gen_app.command("resource")
+@gen_app.command(
+    "resource", cls=Command, short_help="A JSON CRUD controller, its tests and its 5 routes."
+)
 def resource(
     name: Annotated[str, typer.Argument(metavar="NAME", help="e.g. books → /books and /books/:id")],
     dry_run: DryRun = False,

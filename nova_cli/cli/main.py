@@ -64,7 +64,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main() -> None:
     """Console-script entry point."""
     try:
-        app(standalone_mode=True)
+        # The usage lines say `nova`, however the command was started.
+        app(prog_name="nova", standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:
@@ -77,8 +78,39 @@ def main() -> None:
     except Exception as exc:  # an error in the user's code while loading the app
         if _debug:
             raise
-        error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        where = _user_line(exc)
+        prefix = f"{where}: " if where else ""
+        error(f"{prefix}{type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(1)
+
+
+def _user_line(exc: BaseException) -> str:
+    """`myapp/router.py:14`: the innermost line of the user's own code that `exc` went
+    through (not nova_cli's, not the Python installation's), or ""."""
+    import sysconfig
+    import traceback
+    from pathlib import Path
+
+    import nova_cli
+
+    paths = sysconfig.get_paths()
+    libraries = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    ours = [Path(nova_cli.__file__).parent.resolve(), *(Path(p).resolve() for p in libraries)]
+    if isinstance(exc, SyntaxError) and exc.filename:
+        found: list[tuple[str, int | None]] = [(exc.filename, exc.lineno)]
+    else:
+        found = [(f.filename, f.lineno) for f in traceback.extract_tb(exc.__traceback__)]
+    for filename, line in reversed(found):
+        path = Path(filename)
+        if filename.startswith("<") or not path.is_file():
+            continue
+        path = path.resolve()
+        if any(path.is_relative_to(root) for root in ours):
+            continue
+        cwd = Path.cwd().resolve()
+        shown = path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else str(path)
+        return f"{shown}:{line}" if line else shown
+    return ""
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ import typer
 
 from nova_cli import DISTRIBUTION
 from nova_cli.cli.output import CliError
+from nova_cli.cli.usage import Command
 
 
 def register(app: typer.Typer) -> None:
-    app.command("new")(new)
+    short = "Create a new app: router, home page and passing tests."
+    app.command("new", cls=Command, short_help=short)(new)
 
 
 def new(
@@ -23,9 +25,17 @@ def new(
         Path | None,
         typer.Option("--directory", "-C", help="Create the app here (default: ./NAME)."),
     ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", "-p", help="The app's port, for nova serve and nova run (default 8080)."
+        ),
+    ] = None,
     settings: Annotated[
         list[str] | None,
-        typer.Option("--set", metavar="KEY=VALUE", help="Set a template value, e.g. port=9000."),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Set a template value, e.g. description=Shop."
+        ),
     ] = None,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Ask nothing (always the case; kept for habit).")
@@ -56,18 +66,21 @@ def new(
     """Create a new app: router, home page, /heartbeat, static files and passing tests.
 
     Refuses a target directory that exists and is not empty. Template values
-    (description, port) are given with --set; nothing is asked. --docker,
-    --redis and --ci add deployment files.
+    (description, port) are given with --set (or --port); nothing is asked.
+    --docker, --redis and --ci add deployment files.
     """
     from nova_cli.cli.gen import run_plan
     from nova_cli.generators import plan_app
 
     target = directory if directory is not None else Path(name)
+    values = parse_settings(settings or [])
+    if port is not None:
+        values["port"] = str(port)
     run_plan(
         lambda: plan_app(
             name,
             target.absolute(),
-            parse_settings(settings or []),
+            values,
             docker=docker,
             redis=redis,
             ci=ci,

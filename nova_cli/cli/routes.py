@@ -9,10 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from nova_cli.cli.output import echo
+from nova_cli.cli.usage import Command
 
 
 def register(app: typer.Typer) -> None:
-    app.command("routes")(routes)
+    app.command("routes", cls=Command, short_help="Show the compiled route table.")(routes)
 
 
 def routes(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from nova_cli.cli.output import CliError, echo, style
+from nova_cli.cli.usage import Command
 
 HostOpt = Annotated[
     str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1).")
@@ -59,8 +60,10 @@ ForwardedOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("run")(run)
+    app.command("serve", cls=Command, short_help="Serve the app for development, with hot reload.")(
+        serve
+    )
+    app.command("run", cls=Command, short_help="Run the app in production (--workers N).")(run)
 
 
 class ReloadMode(StrEnum):

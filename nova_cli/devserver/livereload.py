@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 from typing import Any
 
@@ -27,14 +28,17 @@ KEEPALIVE_SECONDS = 15.0
 SCRIPT = """<script data-nova-live-reload>(function () {
   if (window.__novaLiveReload || !window.EventSource) return;
   window.__novaLiveReload = true;
-  var boot = null;
+  var boot = null, root = document.documentElement;
   var source = new EventSource("__ENDPOINT__");
-  source.addEventListener("hello", function (e) {
+  function on(name, handle) {
+    source.addEventListener(name, function (e) { handle(e); root.dataset.novaLiveReload = name; });
+  }
+  on("hello", function (e) {
     if (boot !== null && boot !== e.data) { location.reload(); return; }
     boot = e.data;
   });
-  source.addEventListener("reload", function () { location.reload(); });
-  source.addEventListener("css", function () {
+  on("reload", function () { location.reload(); });
+  on("css", function () {
     var links = document.querySelectorAll('link[rel~="stylesheet"]');
     for (var i = 0; i < links.length; i++) {
       var url = new URL(links[i].href, location.href);
@@ -42,29 +46,55 @@ SCRIPT = """<script data-nova-live-reload>(function () {
       links[i].href = url.toString();
     }
   });
-  source.addEventListener("broken", function (e) {
-    var p = JSON.parse(e.data), box = document.getElementById("nova-error-overlay");
+  on("broken", function (e) {
+    var p = JSON.parse(e.data), body = document.body || root;
+    // An error page is never covered: the failed reload's own page already shows
+    // this problem, and any other (a crash's 500, a 404) reloads into that page.
+    var shown = body.getAttribute("data-nova-problem");
+    if (shown === p.headline) return;
+    if (shown !== null || body.hasAttribute("data-nova-error")) { location.reload(); return; }
+    var box = document.getElementById("nova-error-overlay");
     if (!box) {
       box = document.createElement("div");
       box.id = "nova-error-overlay";
-      box.style.cssText = "position:fixed;inset:0;z-index:2147483647;overflow:auto;" +
-        "background:rgba(20,20,20,.93);color:#eee;font:14px/1.5 monospace;padding:2rem";
-      document.body.appendChild(box);
+      body.appendChild(box);
     }
+    // Every style inline and opaque: the page's own CSS must not reach the overlay.
+    box.style.cssText = "position:fixed;inset:0;z-index:2147483647;overflow:auto;margin:0;" +
+      "background:#1e1e1e;color:#eeeeee;font:14px/1.5 monospace;padding:2rem;text-align:left";
     box.textContent = "";
-    var h = document.createElement("h2");
-    h.style.color = "#ff6b6b";
-    h.textContent = "Reload failed: " + p.headline;
-    var pre = document.createElement("pre");
-    pre.textContent = p.traceback;
-    var note = document.createElement("p");
-    note.textContent = "Still serving the last good code; this page reloads once it is fixed.";
-    box.appendChild(h); box.appendChild(pre); box.appendChild(note);
+    var parts = [
+      ["h2", "Reload failed: " + p.headline, "color:#ff8a80;font:bold 1.2rem/1.4 monospace"],
+      ["pre", p.traceback, "white-space:pre-wrap;font:inherit;overflow:auto"],
+      ["p", "Still serving the last good code; this page reloads once it is fixed.", "color:#bbb"]
+    ];
+    for (var i = 0; i < parts.length; i++) {
+      var part = document.createElement(parts[i][0]);
+      part.style.cssText = "margin:0 0 1rem;padding:0;border:0;background:transparent;" +
+        "color:inherit;" + parts[i][2];
+      part.textContent = parts[i][1];
+      box.appendChild(part);
+    }
   });
 })();</script>""".replace("__ENDPOINT__", ENDPOINT)
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _HTML_END = re.compile(rb"</html\s*>", re.IGNORECASE)
+
+
+class QuietStream(logging.Filter):
+    """Keeps the live-reload stream out of the access log.
+
+    Each open page holds one, and opens it again after every reload: a line
+    for each would drown the requests the developer made.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn's access record: (client, method, path with query, http version, status)
+        if isinstance(args, tuple) and len(args) == 5:
+            return str(args[2]).split("?")[0] != ENDPOINT
+        return True
 
 
 class LiveReloadHub:

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nova_cli.devserver.problems import Problem
-from nova_cli.runtime.errors import wants_html
+from nova_cli.runtime.errors import error_body, wants_html
 
 
 class ErrorOverlay:
@@ -63,11 +63,7 @@ class ErrorOverlay:
         elif wants_html(Headers(scope=scope)):
             await error_page(problem)(scope, receive, send)
         else:
-            payload = {
-                "status": 500,
-                "error": "Internal Server Error",
-                "message": f"the app did not load: {problem.headline()}",
-            }
+            payload = error_body(500, f"the app did not load: {problem.headline()}")
             await Response(json.dumps(payload), 500, media_type="application/json")(
                 scope, receive, send
             )
@@ -86,6 +82,7 @@ def render(problem: Problem) -> str:
         rows.append(f"<tr{mark}><td>{number}</td><td>{esc(text) or ' '}</td></tr>")
     source = f"<table class='src'>{''.join(rows)}</table>" if rows else ""
     where = f"<p class='where'>{esc(problem.location)}</p>" if problem.location else ""
+    trace = f"<pre>{esc(problem.traceback)}</pre>" if problem.traceback else ""
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>Reload failed: {esc(problem.kind)}</title>"
@@ -93,10 +90,12 @@ def render(problem: Problem) -> str:
         "h1{color:#b00020;font-size:1.4rem}.where{font-family:monospace;font-size:1.1rem}"
         "pre,.src{background:#f6f6f6;padding:1rem;overflow:auto;font-family:monospace}"
         ".src{border-collapse:collapse;width:100%}.src td{padding:0 .6rem;white-space:pre}"
-        ".src td:first-child{color:#888;text-align:right;width:3rem}"
-        ".hit{background:#ffd7d7}.note{color:#555}</style></head><body>"
+        ".src td:first-child{color:#666;text-align:right;width:3rem}"
+        ".hit{background:#ffd7d7}.note{color:#555}</style></head>"
+        # The live-reload script knows this page by its problem: it is not covered again.
+        f"<body data-nova-problem='{esc(problem.headline())}'>"
         f"<h1>Reload failed: {esc(problem.kind)}: {esc(problem.message)}</h1>"
-        f"{where}{source}<pre>{esc(problem.traceback)}</pre>"
+        f"{where}{source}{trace}"
         "<p class='note'>nova serve is still serving the last good code to other requests. "
         "Fix the file and save: this page reloads by itself.</p>"
         "</body></html>"

@@ -84,14 +84,17 @@ def problem_from_exception(
         if project_frames:
             last = project_frames[-1]
             path, line = Path(last.filename), last.lineno
-        elif fallback is not None:
+        elif fallback is not None and str(fallback[0]) not in message:
+            # A message that names the file already (a ConfigError does) needs no prefix.
             path, line = fallback
+    text = ""
     if project_frames:
         shown = "".join(traceback.format_list(project_frames))
         text = "Traceback (project frames):\n" + shown
-    else:
-        text = ""
-    text += "".join(traceback.format_exception_only(type(exc), exc))
+    # Without a frame to show, the exception alone would repeat the headline;
+    # a SyntaxError's own text adds the line with its caret.
+    if project_frames or isinstance(exc, SyntaxError):
+        text += "".join(traceback.format_exception_only(type(exc), exc))
     return Problem(
         kind=type(exc).__name__,
         message=message,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import sys
 import traceback
@@ -24,7 +25,8 @@ from typing import Any
 
 from nova_cli.core.closecodes import GOING_AWAY, SERVICE_RESTART
 from nova_cli.devserver.console import relative, say
-from nova_cli.devserver.livereload import LiveReload, LiveReloadHub, problem_event
+from nova_cli.devserver.docs import Docs
+from nova_cli.devserver.livereload import LiveReload, LiveReloadHub, QuietStream, problem_event
 from nova_cli.devserver.overlay import ErrorOverlay
 from nova_cli.devserver.problems import Problem, problem_from_exception, terminal_report
 from nova_cli.devserver.reloader import Reloader
@@ -87,7 +89,8 @@ class DevWorker:
         app: Any = ErrorOverlay(self.app, lambda: self.problem)
         if self.live_reload:
             app = LiveReload(app, self.hub)
-        return app
+        # Outside the overlay: the docs answer while the app's code is broken.
+        return Docs(app)
 
     # -- serving --------------------------------------------------------
     async def serve(self, listen: socket.socket, control: socket.socket) -> None:
@@ -96,6 +99,7 @@ class DevWorker:
 
         settings = self.config or NovaConfig(root=self.root)
         config = uvicorn_config(settings, self.asgi(), timeout_graceful_shutdown=self.grace)
+        logging.getLogger("uvicorn.access").addFilter(QuietStream())  # configured just above
         self.server = server = _dev_server_class()(config)
         reader, self._writer = await asyncio.open_connection(sock=control)
         tasks = [

@@ -1,4 +1,5 @@
-"""Built-in error pages (404, 405, 413, 500, ...), negotiated on `accept`.
+"""Built-in error pages (404, 405, 413, 500, ...), negotiated on `accept`, and
+the one JSON error shape every part of nova answers with (`error_body`).
 
 Nova's `nova_error_controller` answers JSON or HTML depending on `accept`
 but compares the header's parts without trimming them, so browsers mostly
@@ -46,6 +47,32 @@ def wants_html(headers: Headers) -> bool:
     return best_html > best_json
 
 
+# RFC 9110's names where Python 3.11's HTTPStatus phrases are the older ones:
+# the code must not change with the Python version.
+_CODES = {
+    413: "content_too_large",
+    414: "uri_too_long",
+    416: "range_not_satisfiable",
+    422: "unprocessable_content",
+}
+
+
+def error_code(status: int) -> str:
+    """The machine-readable name of `status`: 404 → `not_found`, 500 → `internal_server_error`."""
+    if status in _CODES:
+        return _CODES[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+    return "".join(c if c.isalnum() else "_" for c in phrase.lower().replace("'", ""))
+
+
+def error_body(status: int, message: str) -> dict[str, object]:
+    """Every JSON error: `{"status": 404, "error": "not_found", "message": "no route for /x"}`."""
+    return {"status": status, "error": error_code(status), "message": message}
+
+
 def error_response(
     headers: Headers,
     status: int,
@@ -63,7 +90,7 @@ def error_response(
     if wants_html(headers):
         body = _html_page(status, title, message, trace)
         return HTMLResponse(body, status, extra_headers)
-    payload: dict[str, object] = {"status": status, "error": title, "message": message or title}
+    payload = error_body(status, message or title)
     if trace is not None:
         payload["traceback"] = trace
     return Response(encode_json(payload), status, extra_headers, media_type="application/json")
@@ -82,7 +109,9 @@ def _html_page(status: int, title: str, message: str, trace: str | None) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{status} {esc(title)}</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:3rem;color:#222}"
-        "pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head><body>",
+        "pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head>",
+        # Marks the page for `nova serve`'s live reload, which never draws over it.
+        f"<body data-nova-error='{status}'>",
         f"<h1>{status} {esc(title)}</h1>",
     ]
     if message:

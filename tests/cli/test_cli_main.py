@@ -89,3 +89,41 @@ def test_plan_output_is_plain_when_piped(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "    create  myapp/router.py\n" in done.stdout
     assert "\033[" not in done.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["gen", "--help"]])
+def test_command_summaries_are_whole(args, tmp_path):
+    out = nova(*args, cwd=tmp_path, COLUMNS="80").stdout
+    commands = out.split("Commands:")[1]
+    assert "..." not in commands, commands
+    assert len(commands.strip().splitlines()) >= 5
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["new", "--help"], "Usage: nova new [OPTIONS] NAME"),
+        (["gen", "controller", "--help"], "Usage: nova gen controller [OPTIONS] NAME"),
+        (["routes", "--help"], "Usage: nova routes [OPTIONS]"),
+    ],
+)
+def test_usage_is_the_nova_command_with_plain_argument_names(args, usage, tmp_path):
+    assert nova(*args, cwd=tmp_path).stdout.splitlines()[0] == usage
+
+
+def test_a_route_to_a_missing_function_names_the_router_and_its_line(tmp_path):
+    assert nova("new", "myapp", cwd=tmp_path).returncode == 0
+    root = tmp_path / "myapp"
+    router = root / "myapp" / "router.py"
+    route = '("/users/:id", main_controller.show, {"methods": ["get"]}),'
+    text = router.read_text().replace('("/heartbeat",', f'{route}\n                ("/heartbeat",')
+    router.write_text(text)
+    line = next(n for n, code in enumerate(text.splitlines(), 1) if "main_controller.show" in code)
+    expected = (
+        f"error: myapp/router.py:{line}: AttributeError: module "
+        "'myapp.controllers.main_controller' has no attribute 'show' "
+        "(run with --debug for the traceback)\n"
+    )
+    for args in (["routes"], ["run", "--port", "0"], ["serve", "--no-reload", "--port", "0"]):
+        done = nova(*args, cwd=root)
+        assert (done.returncode, done.stderr) == (1, expected), args

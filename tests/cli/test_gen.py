@@ -220,6 +220,9 @@ def test_outside_an_app(nova, tmp_path):
     ("args", "message"),
     [
         (["controller", "Users"], "'Users' is not a valid controller name"),
+        (["controller", "Books"], "did you mean 'books'?"),
+        (["controller", "BookShelf"], "did you mean 'book_shelf'?"),
+        (["ws-handler", "chat-room"], "did you mean 'chat_room'?"),
         (["controller", "users_controller"], "leave out the '_controller' suffix"),
         (["controller", "users", "--actions", "index,class"], "'class' is not a valid action"),
         (["controller", "users", "--actions", "show,show"], "action 'show' is given twice"),
@@ -265,3 +268,19 @@ def test_an_interrupted_generation_leaves_no_half_written_files(nova, app_root, 
     written = ["books_controller.py", "test_books_controller.py", "router.py"]
     assert [p.name for p in calls] == written
     assert snapshot(app_root) == before
+
+
+def test_a_conflict_stops_the_plan_and_nothing_is_shown_as_created(nova, app_root, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    mine = app_root / "myapp/controllers/users_controller.py"
+    mine.write_text('def index(req):\n    return ("json", [])\n')
+    before = snapshot(app_root)
+    result = nova("gen", "controller", "users", cwd=app_root)
+    assert result.exit_code == 1
+    assert snapshot(app_root) == before
+    lines = result.output.splitlines()
+    assert lines[0] == "\033[31m  conflict\033[0m  myapp/controllers/users_controller.py"
+    assert lines[1] == "\033[33m      skip\033[0m  tests/test_users_controller.py  (would create)"
+    assert lines[2] == "\033[33m      skip\033[0m  myapp/router.py  (would inject 1 route)"
+    assert "\033[32m" not in result.output  # nothing green: nothing was written

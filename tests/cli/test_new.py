@@ -24,6 +24,7 @@ def test_new_creates_the_app_and_prints_next_steps(nova, tmp_path):
         "myapp/controllers/main_controller.py",
         "myapp/views/main.html",
         "myapp/static/app.css",
+        "myapp/static/favicon.ico",
         "tests/test_main.py",
     }
     assert "    create  myapp/router.py" in result.output
@@ -97,6 +98,7 @@ def test_a_non_empty_target_is_refused_and_left_alone(nova, tmp_path):
     ("name", "why"),
     [
         ("my-app", "not a valid app name: use a Python identifier"),
+        ("My-Shop", "did you mean 'my_shop'?"),
         ("for", "Python keyword"),
         ("email", "standard-library module"),
         ("nova_cli", "reserved"),
@@ -124,3 +126,56 @@ def test_dry_run_writes_nothing(nova, tmp_path):
     assert "    create  tests/test_main.py" in result.output
     assert "dry run: nothing written" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_port_sets_the_apps_port_and_the_next_steps(nova, tmp_path):
+    result = nova("new", "blog", "--port", "9000", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    pyproject = tomllib.loads((tmp_path / "blog/pyproject.toml").read_text())
+    assert pyproject["tool"]["nova"]["port"] == 9000
+    assert "  nova serve                            # http://127.0.0.1:9000\n" in result.output
+    assert "8080" not in result.output
+
+
+def test_the_generator_hints_use_the_apps_port(nova, tmp_path):
+    nova("new", "blog", "--port", "9000", cwd=tmp_path)
+    result = nova("gen", "controller", "posts", cwd=tmp_path / "blog")
+    assert "  curl http://127.0.0.1:9000/posts    # after `nova serve`\n" in result.output
+
+
+@pytest.mark.usefixtures("isolated_imports")
+def test_the_welcome_page_links_the_docs_and_the_first_controller(nova, tmp_path):
+    import re
+
+    from starlette.responses import PlainTextResponse
+    from starlette.testclient import TestClient
+
+    from nova_cli.devserver.docs import Docs
+    from nova_cli.runtime import create_app
+
+    nova("new", "myapp", cwd=tmp_path)
+    with TestClient(create_app(root=tmp_path / "myapp")) as app:
+        welcome = app.get("/").text
+    links = re.findall(r'href="(/__nova/docs/[^"]*)"', welcome)
+    assert "/__nova/docs/" in links
+    assert "/__nova/docs/getting-started.md#a-first-controller" in links
+    docs = TestClient(Docs(PlainTextResponse("the app")))
+    for link in links:
+        path, _, anchor = link.partition("#")
+        page = docs.get(path)
+        assert page.status_code == 200, link
+        assert not anchor or f'id="{anchor}"' in page.text, link
+
+
+@pytest.mark.usefixtures("isolated_imports")
+def test_the_favicon_is_served(nova, tmp_path):
+    from starlette.testclient import TestClient
+
+    from nova_cli.runtime import create_app
+
+    nova("new", "myapp", cwd=tmp_path)
+    with TestClient(create_app(root=tmp_path / "myapp")) as client:
+        icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.content == (tmp_path / "myapp/myapp/static/favicon.ico").read_bytes()
+    assert icon.content.startswith(b"\x00\x00\x01\x00")  # an ICO file, not a rendered text

@@ -24,6 +24,7 @@ APP_FILES = {
     "shop/controllers/main_controller.py",
     "shop/views/main.html",
     "shop/static/app.css",
+    "shop/static/favicon.ico",
     "tests/test_main.py",
 }
 WORKFLOW = ".github/workflows/test.yml"

@@ -195,6 +195,7 @@ def test_nova_new_plan_is_every_file_of_the_layout(tmp_path):
         "shop/controllers/main_controller.py",
         "shop/views/main.html",
         "shop/static/app.css",
+        "shop/static/favicon.ico",
         "tests/test_main.py",
     }
     assert {s.action for s in plan.steps} == {"create"}

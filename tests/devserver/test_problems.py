@@ -41,7 +41,19 @@ def test_without_a_project_frame_the_fallback_is_used(tmp_path: Path) -> None:
     router.write_text("def routes(environment):\n    return []\n")
     problem = problem_from_exception(ValueError("bad entry"), tmp_path, fallback=(router, 1))
     assert problem.headline() == "router.py:1: ValueError: bad entry"
-    assert problem.traceback == "ValueError: bad entry\n"
+    assert problem.traceback == ""  # no frame to show: the headline says it all
+
+
+def test_a_config_error_is_said_once(tmp_path: Path) -> None:
+    from nova_cli.config import ConfigError
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.nova]\nprot = 8080\n")
+    error = ConfigError(f"{pyproject}: unknown key [tool.nova].prot (known: port)")
+    problem = problem_from_exception(error, tmp_path, fallback=(pyproject, None))
+    report = terminal_report(problem, what="the app did not load")
+    assert report == f"nova: the app did not load: ConfigError: {error}"
+    assert report.count("unknown key") == 1 and report.count(str(pyproject)) == 1
 
 
 def test_problems_travel_as_dicts_and_print_as_a_block() -> None:

@@ -86,6 +86,15 @@ def test_the_wheel_ships_every_template(wheel: Path) -> None:
     assert shipped == expected
 
 
+def test_the_wheel_ships_the_docs_that_nova_serve_serves(venv: Path, wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {n for n in archive.namelist() if n.startswith("nova_cli/docs/")}
+    assert shipped == {f"nova_cli/docs/{p.name}" for p in (REPO / "docs").glob("*.md")}
+    code = "from nova_cli.devserver.docs import docs_dir; print(docs_dir())"
+    found = venvs.run(venv, [venvs.python(venv), "-c", code], venv).strip()
+    assert Path(found).is_relative_to(venv / "lib"), found
+
+
 def test_nova_runs_from_the_wheel(venv: Path, wheel: Path, shop: Path) -> None:
     code = (
         "import importlib.metadata, json, nova_cli, nova_cli.scaffold as scaffold\n"

@@ -52,7 +52,7 @@ def test_error_response_json_in_dev_has_the_traceback() -> None:
     r = error_response(Headers({}), 500, "ValueError: secret", exc=boom(), dev=True)
     assert r.media_type == "application/json"
     body = r.body.decode()
-    assert '"status":500' in body and '"error":"Internal Server Error"' in body
+    assert '"status":500' in body and '"error":"internal_server_error"' in body
     assert "ValueError: secret" in body and "Traceback (most recent call last)" in body
 
 
@@ -74,10 +74,10 @@ def test_error_response_in_prod_shows_no_internals(accept: str | None) -> None:
 
 def test_error_response_4xx_keeps_its_message_in_prod() -> None:
     r = error_response(Headers({}), 404, "no route for /x", dev=False, extra_headers={"x": "1"})
-    assert r.body == b'{"status":404,"error":"Not Found","message":"no route for /x"}'
+    assert r.body == b'{"status":404,"error":"not_found","message":"no route for /x"}'
     assert r.headers["x"] == "1"
     r = error_response(Headers({}), 499)
-    assert r.body == b'{"status":499,"error":"Error","message":"Error"}'
+    assert r.body == b'{"status":499,"error":"error","message":"Error"}'
 
 
 ERRS_APP = {
@@ -162,7 +162,7 @@ def test_built_in_404_and_405_pages(errs: Any) -> None:
     client = errs()
     r = client.get("/missing")
     assert r.status_code == 404
-    assert r.json() == {"status": 404, "error": "Not Found", "message": "no route for /missing"}
+    assert r.json() == {"status": 404, "error": "not_found", "message": "no route for /missing"}
     r = client.get("/missing", headers={"accept": BROWSER})
     assert "<h1>404 Not Found</h1>" in r.text
     r = client.post("/boom")
@@ -238,7 +238,7 @@ def test_a_failing_500_route_falls_back_to_the_built_in_page(
     with caplog.at_level(logging.ERROR, logger="nova_cli"):
         r = status_client.get("/api/boom", headers={"x-fail-page": "1"})
     assert r.status_code == 500
-    assert r.json()["error"] == "Internal Server Error"
+    assert r.json()["error"] == "internal_server_error"
     assert "status route statusapp.controller.server_error for 500 failed" in caplog.text
 
 

@@ -252,7 +252,8 @@ def test_json_the_encoder_cannot_write_is_400(
     client: TestClient, body: bytes, message: str
 ) -> None:
     r = client.post("/req/echo", content=body, headers={"content-type": "application/json"})
-    assert (r.status_code, r.json()) == (400, {"error": "bad_request", "message": message})
+    expected = {"status": 400, "error": "bad_request", "message": message}
+    assert (r.status_code, r.json()) == (400, expected)
 
 
 def test_json_nested_1000_deep_is_400_with_nothing_logged(

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from nova_cli.runtime import json_body
+from nova_cli.runtime.errors import error_body
 from nova_cli.runtime.request import Request
 
 OPTIONS = ("decode_json_body", "read_urlencoded_body", "parse_qs")
@@ -31,15 +32,12 @@ async def pre_request(req: Request, options: Mapping[str, Any]) -> Any:
     if options.get("decode_json_body") and is_json and req.method not in ("GET", "HEAD", "DELETE"):
         error = _decode_json(req)
         if error:
-            return ("stop", ("status", 400, {}, {"error": "bad_request", "message": error}))
+            return ("stop", ("status", 400, {}, error_body(400, error)))
     if options.get("read_urlencoded_body") and content_type == "application/x-www-form-urlencoded":
         try:
             text = req.body.decode()
         except UnicodeDecodeError:
-            return (
-                "stop",
-                ("status", 400, {}, {"error": "bad_request", "message": "form body is not UTF-8"}),
-            )
+            return ("stop", ("status", 400, {}, error_body(400, "form body is not UTF-8")))
         req.params = dict(parse_qsl(text, keep_blank_values=True))
     mode = options.get("parse_qs")
     if mode:

@@ -13,6 +13,7 @@ def routes(environment):
                 ("/", main_controller.index, {"methods": ["get"]}),
                 ("/heartbeat", lambda req: ("status", 200), {"methods": ["get"]}),
                 ("/assets/[...]", "static"),
+                ("/favicon.ico", "static/favicon.ico"),
             ],
         },
     ]

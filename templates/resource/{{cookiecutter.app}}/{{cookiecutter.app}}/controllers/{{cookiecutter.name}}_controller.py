@@ -85,9 +85,14 @@ def _fields(req):
 
 def _bad_request():
     message = "expected a JSON object (content-type: application/json)"
-    return ("status", 400, {}, {"error": "bad_request", "message": message})
+    return _error(400, "bad_request", message)
 
 
 def _not_found(req):
     message = f"no {{ cookiecutter.name }} item with id {req.bindings['id']}"
-    return ("status", 404, {}, {"error": "not_found", "message": message})
+    return _error(404, "not_found", message)
+
+
+def _error(status, code, message):
+    """Nova's JSON error shape, as the router's own error pages answer."""
+    return ("status", status, {}, {"status": status, "error": code, "message": message})
