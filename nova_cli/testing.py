@@ -101,7 +101,7 @@ class AppClient(TestClient):
         headers: Mapping[str, str] | None = None,
         subprotocols: Sequence[str] | None = None,
     ) -> Socket:
-        """Open a WebSocket to `path` once the app accepted it (its `init` has run).
+        """Open a WebSocket to `path`, returning once the app accepted it (`init` has run).
 
         A refusal raises `UpgradeRefused`, with the status the app answered.
         The socket is a context manager that closes it.
@@ -304,16 +304,17 @@ class Socket:
         if answer["type"] == "websocket.accept":
             return
         self._closing = True
-        path = self.path
         if answer["type"] == "websocket.http.response.start":
             body = self._refusal_body()
             self._finish("it refused the upgrade")
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in answer["headers"]}
-            raise UpgradeRefused(path, answer["status"], headers, body)
+            raise UpgradeRefused(self.path, answer["status"], headers, body)
         self._finish("it answered the upgrade")  # raises what the app raised, if it did
         if self.close_code is not None:  # a close before the accept is a 403 (ASGI)
-            raise UpgradeRefused(path, 403, {}, b"")
-        raise AssertionError(f"the app ended without answering the WebSocket upgrade of {path}")
+            raise UpgradeRefused(self.path, 403, {}, b"")
+        raise AssertionError(
+            f"the app ended without answering the WebSocket upgrade of {self.path}"
+        )
 
     def _refusal_body(self) -> bytes:
         body = b""
