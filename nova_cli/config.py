@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -184,13 +185,25 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     return value
 
 
-def _origins(value: list[Any]) -> list[str]:
-    from nova_cli.runtime.origins import check_entry
+_ORIGIN = re.compile(r"^(\*|https?://(\*\.)?[a-z0-9.\-\[\]:]+)$")
 
+
+def check_origin(entry: str) -> str:
+    """Normalise one `ws_allowed_origins` entry, or raise ValueError naming it."""
+    value = entry.strip().lower().rstrip("/")
+    if not _ORIGIN.match(value):
+        raise ValueError(
+            f"{entry!r} is not an origin; expected scheme://host[:port] "
+            '(e.g. "https://app.example.com" or "https://*.example.com") or "*"'
+        )
+    return value
+
+
+def _origins(value: list[Any]) -> list[str]:
     for entry in value:
         if not isinstance(entry, str):
             raise ValueError(f"expected origin strings, got {entry!r}")
-    return [check_entry(entry) for entry in value]
+    return [check_origin(entry) for entry in value]
 
 
 def _positive(value: float) -> float:

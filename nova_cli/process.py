@@ -184,7 +184,8 @@ _current: ContextVar[Pid | None] = ContextVar("nova_process", default=None)
 # A pid the parent made for its context (at import) names the parent's node: a
 # forked worker's tasks, which copy that context, make their own.
 os.register_at_fork(after_in_child=lambda: _current.set(None))
-# Set by a distributed pub/sub backend to carry messages for other nodes' pids.
+# Carries a message for another node's pid: set once by nova_cli.pubsub, which
+# hands it to the current app's backend (the process model knows no backends).
 remote_send: Callable[[Pid, Any], None] | None = None
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import browser  # noqa: F401 - the chromium fixture, for every suite
 from tests.support.servers import ASSETS, Server, uvicorn_app
 
 

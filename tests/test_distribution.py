@@ -46,9 +46,8 @@ def test_the_missing_redis_client_names_an_extra_that_exists(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a)
     )
-    monkeypatch.setattr(pubsub, "backend", pubsub.backend)
     with pytest.raises(ValueError) as error:
-        pubsub.configure("redis://127.0.0.1:6379/0")
+        pubsub.PubSub.from_url("redis://127.0.0.1:6379/0")
     found = re.search(r"pip install '([\w.-]+)\[(\w+)\]'", str(error.value))
     assert found, str(error.value)
     assert found[1] == nova_cli.DISTRIBUTION

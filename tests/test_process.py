@@ -47,13 +47,14 @@ async def test_a_join_that_races_the_exit_leaves_no_member(
     """The process exits between join's lookup and its record: as a thread would race it."""
     proc = Idle()
     proc.register()
-    record = pubsub.hub.join
+    hub = pubsub.current().hub
+    record = hub.join
 
     def exit_then_record(channel: object, pid: process.Pid) -> bool:
         proc.exit()  # the connection ends on its loop right now
         return record(channel, pid)
 
-    monkeypatch.setattr(pubsub.hub, "join", exit_then_record)
+    monkeypatch.setattr(hub, "join", exit_then_record)
     pubsub.join("race", proc.pid)
     assert pubsub.get_local_members("race") == []
 

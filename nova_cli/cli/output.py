@@ -5,23 +5,14 @@ Kept free of rich and typer so every command can import it cheaply.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TextIO
+
+from nova_cli.core.terminal import use_color
 
 
 class CliError(Exception):
     """A user-facing failure: printed as one line, exit status 1."""
-
-
-def use_color(stream: TextIO) -> bool:
-    """Whether to colour what goes to `stream`: never with NO_COLOR, always with
-    FORCE_COLOR, else only on a terminal."""
-    if os.environ.get("NO_COLOR") is not None:
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return hasattr(stream, "isatty") and stream.isatty()
 
 
 def style(text: str, color: str, stream: TextIO | None = None) -> str:

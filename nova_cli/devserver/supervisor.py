@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nova_cli.core.closecodes import GOING_AWAY, SERVICE_RESTART
+from nova_cli.devserver.console import relative, say
 from nova_cli.devserver.problems import Problem
 from nova_cli.devserver.watcher import ASSET, CODE, CSS, RESTART, Batch, Watcher, WatchScope
 
-GOING_AWAY, SERVICE_RESTART = 1001, 1012
 # A change is applied at once, unless it follows another within BURST_WINDOW:
 # then it waits until QUIET passes without one, so a burst (a formatter, a
 # branch switch, fifty saves in a second) costs one reload, not fifty.
@@ -47,10 +48,6 @@ GOING_AWAY, SERVICE_RESTART = 1001, 1012
 BURST_WINDOW = 0.3
 QUIET = 0.15
 HANDOVER_SECONDS = 2.0  # how long a new worker waits for the old one to stop accepting
-
-
-def say(text: str) -> None:
-    print(f"nova: {text}", flush=True)
 
 
 @dataclass(frozen=True)
@@ -229,7 +226,7 @@ class Supervisor:
             names = ", ".join(p.name for p in groups[RESTART])
             self._restart(f"{names} changed")
         elif groups[CODE] and (self.restart_pending or self.current is None):
-            names = ", ".join(_rel(p, self.root) for p in groups[CODE])
+            names = ", ".join(relative(p, self.root) for p in groups[CODE])
             self._restart(f"{names} changed")
         message = {
             "op": "changes",
@@ -398,10 +395,3 @@ class Supervisor:
         thread = threading.Thread(target=stop, name=f"nova-stop-{worker.pid}", daemon=True)
         self._stoppers.append(thread)
         thread.start()
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)

@@ -22,6 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nova_cli.core.closecodes import GOING_AWAY, SERVICE_RESTART
+from nova_cli.devserver.console import relative, say
 from nova_cli.devserver.livereload import LiveReload, LiveReloadHub, problem_event
 from nova_cli.devserver.overlay import ErrorOverlay
 from nova_cli.devserver.problems import Problem, problem_from_exception, terminal_report
@@ -29,12 +31,7 @@ from nova_cli.devserver.reloader import Reloader
 from nova_cli.devserver.watcher import WatchScope
 from nova_cli.runtime.parentdeath import exit_with_parent
 
-GOING_AWAY, SERVICE_RESTART = 1001, 1012
 ACCEPT_DRAIN_SECONDS = 0.2
-
-
-def say(text: str) -> None:
-    print(f"nova: {text}", flush=True)
 
 
 class DevWorker:
@@ -182,7 +179,7 @@ class DevWorker:
 
     def report_crash(self, exc: Exception, paths: list[Path]) -> None:
         """Report an exception that escaped a reload: terminal (all of it) and overlay."""
-        names = ", ".join(sorted(_rel(p, self.root) for p in paths)) or "a change"
+        names = ", ".join(sorted(relative(p, self.root) for p in paths)) or "a change"
         fallback = (paths[0], None) if len(paths) == 1 else None
         in_project = WatchScope(self.root).is_project_file
         problem = problem_from_exception(
@@ -201,7 +198,7 @@ class DevWorker:
         if code and self.reloader is not None:
             if self.mode == "restart":
                 if self.reloader.is_code(code):
-                    names = ", ".join(sorted(_rel(p, self.root) for p in code))
+                    names = ", ".join(sorted(relative(p, self.root) for p in code))
                     await self._tell({"op": "restart", "reason": f"{names} changed"})
                 return
             outcome = self.reloader.apply(code)
@@ -250,13 +247,6 @@ def _dev_server_class() -> type:
             await super().shutdown(sockets)
 
     return DevServer
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from contextvars import ContextVar, Token
 from typing import Any
 
 from nova_cli import DISTRIBUTION, process, terms
@@ -36,10 +37,8 @@ __all__ = [
     "local_broadcast",
     "get_members",
     "get_local_members",
+    "PubSub",
 ]
-
-hub = Hub()
-backend: Backend = MemoryBackend(hub)
 
 # Backends by URL scheme, imported only when chosen.
 BACKENDS = {
@@ -49,60 +48,123 @@ BACKENDS = {
 }
 
 
-def configure(url: str | None) -> Backend:
-    """Choose the backend for `[tool.nova] pubsub` / `NOVA_PUBSUB_URL` (None: in memory).
+class PubSub:
+    """The pub/sub of one app: its members on this worker (the hub) and its backend.
 
-    An unknown scheme is a `ValueError` naming it, raised before anything is
-    served, never a silent fall-back to memory.
+    Each app made by `create_app` has its own, so that two apps in one
+    process never share channels.  The module's functions act on the
+    current one (`current()`).
     """
-    global backend
-    scheme = (url or "memory").split("://", 1)[0].lower()
-    target = BACKENDS.get(scheme)
-    if target is None:
-        raise ValueError(
-            f"pubsub = {url!r}: no pub/sub backend for {scheme!r} in this nova_cli "
-            f"(available: {', '.join(sorted(BACKENDS))})"
-        )
-    if scheme.startswith("redis") and importlib.util.find_spec("redis") is None:
-        raise ValueError(
-            f"pubsub = {url!r} needs the Redis client: pip install '{DISTRIBUTION}[redis]'"
-        )
-    module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    backend = cls(hub, url) if url else cls(hub)
-    return backend
+
+    def __init__(
+        self, backend: Callable[..., Backend] = MemoryBackend, url: str | None = None
+    ) -> None:
+        self.hub = Hub()
+        self.backend: Backend = backend(self.hub, url) if url else backend(self.hub)
+
+    @classmethod
+    def from_url(cls, url: str | None) -> PubSub:
+        """The pub/sub for `[tool.nova] pubsub` / `NOVA_PUBSUB_URL` (None: in memory).
+
+        An unknown scheme is a `ValueError` naming it, raised before anything
+        is served, never a silent fall-back to memory.
+        """
+        scheme = (url or "memory").split("://", 1)[0].lower()
+        target = BACKENDS.get(scheme)
+        if target is None:
+            raise ValueError(
+                f"pubsub = {url!r}: no pub/sub backend for {scheme!r} in this nova_cli "
+                f"(available: {', '.join(sorted(BACKENDS))})"
+            )
+        if scheme.startswith("redis") and importlib.util.find_spec("redis") is None:
+            raise ValueError(
+                f"pubsub = {url!r} needs the Redis client: pip install '{DISTRIBUTION}[redis]'"
+            )
+        module_name, _, class_name = target.partition(":")
+        return cls(getattr(importlib.import_module(module_name), class_name), url)
+
+    def join(self, channel: Hashable, pid: Pid) -> None:
+        proc = process.lookup(pid)
+        if proc is None:
+            raise RuntimeError(
+                f"{pid} cannot join {channel!r}: it is not a live process of this worker; "
+                "join from a WebSocket callback (init, websocket_init, websocket_handle, "
+                "websocket_info) or pass the pid of a connection"
+            )
+        terms.check(channel, "pubsub.join channel")
+        self.hub.join(channel, pid)
+        self.backend.joined(channel, pid)
+        # Registered after the join: if the process exited meanwhile (a join from
+        # a thread racing its exit), the hook runs at once and takes the join back.
+        proc.on_exit(self._exited)
+
+    def _exited(self, pid: Pid) -> None:
+        if self.hub.leave_all(pid):
+            self.backend.exited(pid)
+
+    def leave(self, channel: Hashable, pid: Pid) -> bool:
+        left = self.hub.leave(channel, pid)
+        if left:
+            self.backend.left(channel, pid)
+        return left
+
+
+_current: ContextVar[PubSub | None] = ContextVar("nova_pubsub", default=None)
+_default = PubSub()  # outside any app
+_latest: PubSub | None = None  # the app whose lifespan started last
+
+
+def current() -> PubSub:
+    """The pub/sub of the app the calling code runs in.
+
+    Requests, WebSocket callbacks and the lifespan run with their app's own
+    (and so do tasks and threads they start through asyncio or Starlette,
+    which copy the context).  Code outside any app's context, such as a
+    thread started by hand, gets the app whose lifespan started last; with
+    no app at all, an in-memory pub/sub of its own.
+    """
+    return _current.get() or _latest or _default
+
+
+def activate(pubsub: PubSub) -> Token[PubSub | None]:
+    """Make `pubsub` current in this context; `deactivate` the token to undo it."""
+    return _current.set(pubsub)
+
+
+def deactivate(token: Token[PubSub | None]) -> None:
+    _current.reset(token)
+
+
+async def start(pubsub: PubSub) -> None:
+    """Connect an app's backend (at its start-up); its app is the fall-back from now on."""
+    global _latest
+    await pubsub.backend.start()
+    _latest = pubsub
+
+
+async def stop(pubsub: PubSub) -> None:
+    global _latest
+    if _latest is pubsub:
+        _latest = None
+    await pubsub.backend.stop()
+
+
+def _send_remote(pid: Pid, message: Any) -> None:
+    # process.send to a pid of another node: the current app's backend carries it.
+    current().backend.send_remote(pid, message)
+
+
+process.remote_send = _send_remote
 
 
 def join(channel: Hashable, pid: Pid | None = None) -> None:
     """Make the calling process (or `pid`, a local process) a member of `channel`."""
-    pid = pid or process.self()
-    proc = process.lookup(pid)
-    if proc is None:
-        raise RuntimeError(
-            f"{pid} cannot join {channel!r}: it is not a live process of this worker; "
-            "join from a WebSocket callback (init, websocket_init, websocket_handle, "
-            "websocket_info) or pass the pid of a connection"
-        )
-    terms.check(channel, "pubsub.join channel")
-    hub.join(channel, pid)
-    backend.joined(channel, pid)
-    # Registered after the join: if the process exited meanwhile (a join from
-    # a thread racing its exit), the hook runs at once and takes the join back.
-    proc.on_exit(_exited)
-
-
-def _exited(pid: Pid) -> None:
-    if hub.leave_all(pid):
-        backend.exited(pid)
+    current().join(channel, pid or process.self())
 
 
 def leave(channel: Hashable, pid: Pid | None = None) -> bool:
     """Remove one membership of the calling process (or `pid`); False if it had none."""
-    pid = pid or process.self()
-    left = hub.leave(channel, pid)
-    if left:
-        backend.left(channel, pid)
-    return left
+    return current().leave(channel, pid or process.self())
 
 
 def broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
@@ -110,7 +172,7 @@ def broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
     if not (type(payload) in SCALARS and type(topic) in SCALARS and type(channel) in SCALARS):
         _check(channel, topic, payload, _BROADCAST)  # the usual broadcast skips the call
     envelope = ("nova_pubsub", channel, process.self(), topic, payload)
-    backend.publish(channel, envelope, payload_size(payload))
+    current().backend.publish(channel, envelope, payload_size(payload))
 
 
 def local_broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
@@ -118,7 +180,7 @@ def local_broadcast(channel: Hashable, topic: Any, payload: Any) -> None:
     if not (type(payload) in SCALARS and type(topic) in SCALARS and type(channel) in SCALARS):
         _check(channel, topic, payload, _LOCAL_BROADCAST)
     envelope = ("nova_pubsub", channel, process.self(), topic, payload)
-    hub.deliver(channel, envelope, payload_size(payload))
+    current().hub.deliver(channel, envelope, payload_size(payload))
 
 
 # What the checks call each part, made once: a broadcast's check must cost next to nothing.
@@ -138,9 +200,9 @@ def _check(channel: Hashable, topic: Any, payload: Any, names: tuple[str, ...]) 
 
 def get_members(channel: Hashable) -> list[Pid]:
     """The pids in `channel` on every worker (a pid joined twice is listed twice)."""
-    return backend.members(channel)
+    return current().backend.members(channel)
 
 
 def get_local_members(channel: Hashable) -> list[Pid]:
     """The pids in `channel` on this worker."""
-    return hub.members(channel)
+    return current().hub.members(channel)

@@ -11,7 +11,9 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from nova_cli.config import LIFESPAN_KEY, ConfigError, NovaConfig, load_config
+from nova_cli.pubsub import PubSub
 from nova_cli.runtime.dispatch import NovaRouter
+from nova_cli.runtime.shutdown import CONNECTIONS_KEY
 from nova_cli.runtime.table import build_table
 
 
@@ -32,22 +34,21 @@ def create_app(
     if config is None:
         config = load_config(Path(root) if root is not None else None, app=app, **settings)
     table = build_table(config)
-    _choose_pubsub(config)
-    router = NovaRouter(table, config, lifespan=_lifespan)
+    router = NovaRouter(table, config, lifespan=_lifespan, pubsub=_pubsub_for(config))
     starlette = NovaApp(debug=config.dev)
     starlette.router = router
     starlette.state.nova_config = config
     return starlette
 
 
-def _choose_pubsub(config: NovaConfig) -> None:
-    from nova_cli import pubsub
-
+def _pubsub_for(config: NovaConfig) -> PubSub:
     try:
+        chosen = PubSub.from_url(config.pubsub)
         # Checked here, before anything is served: a dead Redis is one line at start-up.
-        pubsub.configure(config.pubsub).check()
+        chosen.backend.check()
     except (ValueError, ConnectionError) as exc:
         raise ConfigError(str(exc)) from None
+    return chosen
 
 
 class NovaApp(Starlette):
@@ -71,21 +72,21 @@ class NovaApp(Starlette):
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     from nova_cli import process, pubsub
-    from nova_cli.runtime.connection import close_all
 
+    router: NovaRouter = app.router  # type: ignore[assignment]
     # The node is named in the OS process that serves, never inherited from a
     # parent that imported the app and forked (gunicorn --preload).
     process.fix_node()
-    await pubsub.backend.start()
+    await pubsub.start(router.pubsub)
     try:
-        # The lifespan state reaches the server's protocols, which read the
-        # app's limits from it (request heads, WebSocket flow control).
-        yield {LIFESPAN_KEY: app.state.nova_config}
+        # The lifespan state reaches the server: its protocols read the app's
+        # limits from it, and its shutdown the app's WebSocket connections.
+        yield {LIFESPAN_KEY: app.state.nova_config, CONNECTIONS_KEY: router.connections}
     finally:
         # Under `nova serve`/`nova run` the server closes sockets with 1001 before
         # this point; under plain uvicorn, uvicorn has closed them with 1012.
-        await close_all(budget=app.state.nova_config.shutdown_timeout)
-        await pubsub.backend.stop()
+        await router.connections.close_all(budget=app.state.nova_config.shutdown_timeout)
+        await pubsub.stop(router.pubsub)
 
 
 def from_environment() -> Starlette:

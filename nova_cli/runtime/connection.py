@@ -24,6 +24,11 @@ still someone to send it to, and call `terminate` once.
 Callbacks are looked up on the handler module at every call, so when the
 dev server reloads the module in place an open socket runs the new code
 with the state it already had.
+
+(This module is longer than most here: it is one process's whole life --
+its start, its mailbox, the inline delivery, the socket and its one exit
+path -- whose invariants read best in one place.  The app's registry of
+connections and their shutdown are in `shutdown.py`.)
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.responses import Response
@@ -61,6 +66,9 @@ from nova_cli.runtime.invoke import is_async
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import describe
 
+if TYPE_CHECKING:
+    from nova_cli.runtime.shutdown import Connections
+
 log = logging.getLogger("nova_cli.websocket")
 
 # Mailbox kinds besides process.INFO: a client frame, the end of the socket,
@@ -69,8 +77,6 @@ log = logging.getLogger("nova_cli.websocket")
 # (its result is the callback's result).
 FRAME, CLOSED, CONTROL, RESUMED, AWAITED = 1, 2, 3, 4, 5
 CLOSE_SECONDS = 5.0  # at most this long to send a close frame to a client
-
-_connections: set[Connection] = set()
 
 
 class Stop(Exception):
@@ -94,10 +100,12 @@ class Connection(process.Process):
         receive: Receive,
         send: Send,
         config: NovaConfig,
+        connections: Connections,  # the app's open connections (see shutdown.py)
         *,
         threaded: bool = False,
     ) -> None:
         super().__init__(max_messages=config.ws_queue_messages, max_bytes=config.ws_queue_bytes)
+        self.connections = connections
         self.handler = handler
         self.req = req
         self.scope = scope
@@ -128,7 +136,7 @@ class Connection(process.Process):
         """Serve the connection to its end, in the calling (ASGI) task."""
         self._task = asyncio.current_task()
         self.register()
-        _connections.add(self)
+        self.connections.add(self)
         try:
             opened = await self._open()
             stop = opened if opened is not None else await self._serve()
@@ -213,7 +221,7 @@ class Connection(process.Process):
         if self._exiting:
             return
         self._exiting = True
-        _connections.discard(self)
+        self.connections.discard(self)
         if self._reader is not None:
             self._reader.cancel()
         for _kind, message, _size in self._mailbox:
@@ -512,33 +520,3 @@ def _uncancel() -> None:
     task = asyncio.current_task()
     if task is not None:
         task.uncancel()
-
-
-async def close_all(code: int = GOING_AWAY, budget: float = 10.0) -> None:
-    """Close every connection of this event loop with `code`, within `budget` seconds.
-
-    Each connection is asked to stop after its current callback; those still
-    running at half the budget are cancelled, so that their close frame and
-    `terminate` fit in the other half.  Connections that are still not done
-    when the budget is spent are logged by count.
-    """
-    loop = asyncio.get_running_loop()
-    connections = [c for c in list(_connections) if c.loop is loop and c._task is not None]
-    if not connections:
-        return
-    deadline = loop.time() + budget
-    tasks = {c._task: c for c in connections if c._task is not None}
-    for conn in connections:
-        conn.close_deadline = deadline
-        conn.stop_with(Stop("shutdown", code, "server shutdown"))
-    _, pending = await asyncio.wait(tasks, timeout=budget / 2)
-    for task in pending:
-        tasks[task].force_stop()
-    if pending:
-        _, pending = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
-    if pending:
-        log.warning(
-            "%d WebSocket connections did not finish closing within the %.1f s shutdown budget",
-            len(pending),
-            budget,
-        )

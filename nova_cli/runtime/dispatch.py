@@ -22,6 +22,7 @@ from starlette.routing import Router
 from starlette.types import Lifespan, Message, Receive, Scope, Send
 
 from nova_cli.config import NovaConfig
+from nova_cli.pubsub import PubSub, activate, deactivate
 from nova_cli.runtime import errors, plugins, security, static
 from nova_cli.runtime.handlers import (
     ReturnContext,
@@ -33,6 +34,7 @@ from nova_cli.runtime.invoke import call
 from nova_cli.runtime.origins import OriginPolicy
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import Route, describe
+from nova_cli.runtime.shutdown import Connections
 from nova_cli.runtime.table import RouteTable, fallback_of
 
 log = logging.getLogger("nova_cli")
@@ -50,12 +52,28 @@ class NovaRouter(Router):
     """
 
     def __init__(
-        self, table: RouteTable, config: NovaConfig, lifespan: Lifespan[Any] | None = None
+        self,
+        table: RouteTable,
+        config: NovaConfig,
+        lifespan: Lifespan[Any] | None = None,
+        pubsub: PubSub | None = None,
     ) -> None:
         super().__init__(routes=[], lifespan=lifespan)
         self.table = table
         self.config = config
         self.origins = OriginPolicy(config.ws_allowed_origins, dev=config.dev)
+        # The app's own runtime state: two apps in one process share none of it.
+        self.pubsub = pubsub or PubSub()
+        self.connections = Connections()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Everything this app runs (requests, WebSocket callbacks, the lifespan
+        # and what they start) sees its pub/sub as the current one.
+        token = activate(self.pubsub)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            deactivate(token)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

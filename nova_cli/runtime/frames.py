@@ -14,8 +14,16 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Scope, Send
 
-NORMAL, GOING_AWAY, INVALID_DATA, POLICY, TOO_BIG, INTERNAL = 1000, 1001, 1007, 1008, 1009, 1011
-SERVICE_RESTART, TRY_AGAIN = 1012, 1013
+from nova_cli.core.closecodes import (  # noqa: F401 - the runtime's names for them
+    GOING_AWAY,
+    INTERNAL,
+    INVALID_DATA,
+    NORMAL,
+    POLICY,
+    SERVICE_RESTART,
+    TOO_BIG,
+    TRY_AGAIN,
+)
 
 SLOW_CONSUMER = "slow consumer"  # the reason sent with 1013 to a client that does not read
 

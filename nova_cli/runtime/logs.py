@@ -23,8 +23,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from nova_cli.cli.output import use_color
 from nova_cli.config import LOG_LEVELS
+from nova_cli.core.terminal import use_color
 
 # Set by the correlation plugin for the rest of the request; the request's
 # log lines (the access line included) are written in the same task.

@@ -15,31 +15,20 @@ the host may start with `*.` for any subdomain, or `"*"` for any origin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
+from nova_cli.config import check_origin
+
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 LOCALHOST = ("localhost", "127.0.0.1", "::1")
-_ENTRY = re.compile(r"^(\*|https?://(\*\.)?[a-z0-9.\-\[\]:]+)$")
-
-
-def check_entry(entry: str) -> str:
-    """Normalise one `ws_allowed_origins` entry, or raise ValueError naming it."""
-    value = entry.strip().lower().rstrip("/")
-    if not _ENTRY.match(value):
-        raise ValueError(
-            f"{entry!r} is not an origin; expected scheme://host[:port] "
-            '(e.g. "https://app.example.com" or "https://*.example.com") or "*"'
-        )
-    return value
 
 
 class OriginPolicy:
     """Decides, per upgrade request, whether its `Origin` may open a socket."""
 
     def __init__(self, allowed: Iterable[str] = (), *, dev: bool = False) -> None:
-        entries = [check_entry(e) for e in allowed]
+        entries = [check_origin(e) for e in allowed]
         self.any = "*" in entries
         self.exact = {_origin_key(e) for e in entries if e != "*" and "://*." not in e}
         # "https://*.example.com" -> ("https", ".example.com", port)
@@ -86,5 +75,5 @@ def _host_key(host: str, scheme: str) -> tuple[str, int] | None:
 def _wildcard(entry: str) -> tuple[str, str, int]:
     scheme, _, rest = entry.partition("://*.")
     key = _origin_key(f"{scheme}://{rest}")
-    assert key is not None  # check_entry matched it
+    assert key is not None  # check_origin matched it
     return scheme, "." + key[1], key[2]

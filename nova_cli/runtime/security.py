@@ -9,12 +9,12 @@ dispatcher answers 500, never the protected resource.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
-from nova_cli.runtime.handlers import encode_json
+from nova_cli.runtime.handlers import ReturnContext, to_response
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import describe
@@ -43,9 +43,9 @@ async def check(security: Callable[..., Any], req: Request) -> Response | None:
             req.auth_data = result[1]
             return None
         if head is False and len(result) in (2, 3, 4):
-            return _refusal(result, security)
+            return await _refusal(result, req)
         if head == "redirect" and len(result) == 2 and isinstance(result[1], str):
-            return Response(b"", 302, {"location": result[1]})
+            return await to_response(result, ReturnContext(req, None, None))
     if result is not False:
         # Deny what we do not understand, as Nova does, but say why.
         log.warning(
@@ -57,23 +57,14 @@ async def check(security: Callable[..., Any], req: Request) -> Response | None:
     return Response(b"", 401)
 
 
-def _refusal(result: tuple[Any, ...], security: Any) -> Response:
+async def _refusal(result: tuple[Any, ...], req: Request) -> Response:
+    """`(False, [status,] headers[, body])` is a `("status", ...)` reply, 401 by default.
+
+    It goes through the one normaliser of return values, so that headers and
+    bodies mean here what they mean in a controller's reply.
+    """
     if len(result) == 2:
-        return Response(b"", 401, _headers(result[1]))
-    status = result[1]
-    headers = _headers(result[2])
-    body = result[3] if len(result) == 4 else b""
-    if isinstance(body, Mapping | list):
-        headers.setdefault("content-type", "application/json")
-        body = encode_json(body)
-    elif isinstance(body, str):
-        body = body.encode()
-    return Response(body, int(status), headers)
-
-
-def _headers(value: Any) -> dict[str, str]:
-    if not value:
-        return {}
-    if isinstance(value, Mapping):
-        return {str(k).lower(): str(v) for k, v in value.items()}
-    return {str(k).lower(): str(v) for k, v in value}
+        reply: tuple[Any, ...] = ("status", 401, result[1] or {})
+    else:
+        reply = ("status", result[1], result[2] or {}, *result[3:])
+    return await to_response(reply, ReturnContext(req, None, None))

@@ -19,11 +19,11 @@ from typing import Any
 import uvicorn
 
 from nova_cli.config import ConfigError
-from nova_cli.runtime.connection import close_all
 from nova_cli.runtime.descriptors import raise_open_file_limit
 from nova_cli.runtime.frames import GOING_AWAY
 from nova_cli.runtime.http_protocol import NovaHttpProtocol
 from nova_cli.runtime.logs import logging_config
+from nova_cli.runtime.shutdown import CONNECTIONS_KEY
 from nova_cli.runtime.ws_protocol import NovaWebSocketProtocol
 
 
@@ -48,7 +48,10 @@ class NovaServer(uvicorn.Server):
         budget = self.config.timeout_graceful_shutdown or 0.0
         for server in self.servers:
             server.close()  # stop accepting first
-        await close_all(self.close_code, budget=budget)
+        # The app's connections, as its lifespan handed them to the server.
+        connections = self.lifespan.state.get(CONNECTIONS_KEY)
+        if connections is not None:
+            await connections.close_all(self.close_code, budget=budget)
         spent = loop.time() - started
         self.config.timeout_graceful_shutdown = max(0.0, budget - spent)  # type: ignore[assignment]
         await super().shutdown(sockets)

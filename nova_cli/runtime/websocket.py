@@ -56,7 +56,9 @@ async def serve_websocket(router: Any, scope: Scope, receive: Receive, send: Sen
         return
     handler = route.target() if isinstance(route.target, type) else route.target
     threaded = route.sync_callbacks == "thread"
-    connection = Connection(handler, req, scope, receive, send, router.config, threaded=threaded)
+    connection = Connection(
+        handler, req, scope, receive, send, router.config, router.connections, threaded=threaded
+    )
     await connection.run()
 
 

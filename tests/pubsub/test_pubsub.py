@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from nova_cli import process, pubsub
-from nova_cli.pubsub._hub import Hub
 from nova_cli.pubsub.backends.base import Backend
 from nova_cli.pubsub.backends.memory import MemoryBackend
 from nova_cli.pubsub.backends.redis import RedisBackend
@@ -30,18 +29,17 @@ def redis_url() -> Iterator[str]:
 async def backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Backend]:
-    """A fresh hub and a started backend, installed as the module's for the test."""
-    hub = Hub()
-    chosen: Backend
+    """A fresh pub/sub with a started backend, the current one for the test."""
     if request.param == "redis":
-        chosen = RedisBackend(hub, request.getfixturevalue("redis_url"))
+        chosen = pubsub.PubSub(RedisBackend, request.getfixturevalue("redis_url"))
     else:
-        chosen = MemoryBackend(hub)
-    monkeypatch.setattr(pubsub, "hub", hub)
-    monkeypatch.setattr(pubsub, "backend", chosen)
-    await chosen.start()
-    yield chosen
-    await chosen.stop()
+        chosen = pubsub.PubSub()
+    # Outside any app, the module's functions act on this fall-back.
+    monkeypatch.setattr(pubsub, "_default", chosen)
+    monkeypatch.setattr(pubsub, "_latest", None)
+    await chosen.backend.start()
+    yield chosen.backend
+    await chosen.backend.stop()
 
 
 class Member(process.Process):
@@ -252,12 +250,12 @@ async def test_put_when_room_waits_instead_of_overflowing() -> None:
     assert [await a.receive(), await a.receive()] == [(1, "f2"), (1, "f3")]
 
 
-def test_the_backend_comes_from_the_pubsub_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pubsub, "backend", pubsub.backend)
-    assert isinstance(pubsub.configure(None), MemoryBackend)
-    assert isinstance(pubsub.configure("memory://"), MemoryBackend)
+def test_the_backend_comes_from_the_pubsub_url() -> None:
+    assert isinstance(pubsub.PubSub.from_url(None).backend, MemoryBackend)
+    assert isinstance(pubsub.PubSub.from_url("memory://").backend, MemoryBackend)
+    assert isinstance(pubsub.PubSub.from_url("redis://127.0.0.1:1/0").backend, RedisBackend)
     with pytest.raises(ValueError, match="no pub/sub backend for 'nats'"):
-        pubsub.configure("nats://127.0.0.1:4222")
+        pubsub.PubSub.from_url("nats://127.0.0.1:4222")
 
 
 def test_a_redis_url_without_the_client_is_one_clear_error(
@@ -269,6 +267,5 @@ def test_a_redis_url_without_the_client_is_one_clear_error(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a)
     )
-    monkeypatch.setattr(pubsub, "backend", pubsub.backend)
     with pytest.raises(ValueError, match=r"pip install 'nova-web\[redis\]'"):
-        pubsub.configure("redis://127.0.0.1:6379/0")
+        pubsub.PubSub.from_url("redis://127.0.0.1:6379/0")

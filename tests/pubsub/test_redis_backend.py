@@ -39,10 +39,11 @@ def server() -> Iterator[RedisServer]:
 async def backend(
     server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[RedisBackend]:
-    hub = Hub()
-    started = RedisBackend(hub, server.url)
-    monkeypatch.setattr(pubsub, "hub", hub)
-    monkeypatch.setattr(pubsub, "backend", started)
+    chosen = pubsub.PubSub(RedisBackend, server.url)
+    # Outside any app, the module's functions act on this fall-back.
+    monkeypatch.setattr(pubsub, "_default", chosen)
+    monkeypatch.setattr(pubsub, "_latest", None)
+    started: RedisBackend = chosen.backend  # type: ignore[assignment]
     await started.start()
     yield started
     await started.stop()
@@ -379,6 +380,5 @@ def test_create_app_refuses_an_unreachable_redis(tmp_path: Any, monkeypatch: Any
 
     with redis_server() as server:
         url = server.url
-    monkeypatch.setattr(pubsub, "backend", pubsub.backend)
     with pytest.raises(ConfigError, match="cannot reach Redis"):
         create_app(root=ASSETS / "chat", pubsub=url)

@@ -19,8 +19,9 @@ from starlette.requests import HTTPConnection
 
 from nova_cli import process, pubsub
 from nova_cli.config import NovaConfig
-from nova_cli.runtime.connection import Connection, close_all
+from nova_cli.runtime.connection import Connection
 from nova_cli.runtime.request import Request
+from nova_cli.runtime.shutdown import Connections
 
 SCOPE = {"type": "websocket", "path": "/t", "headers": [], "query_string": b""}
 
@@ -60,7 +61,14 @@ async def open_connection(
     sock = sock or FakeSocket()
     req = Request(HTTPConnection(SCOPE), method="GET")
     conn = Connection(
-        h, req, SCOPE, sock.receive, sock.send, NovaConfig(**config), threaded=threaded
+        h,
+        req,
+        SCOPE,
+        sock.receive,
+        sock.send,
+        NovaConfig(**config),
+        Connections(),
+        threaded=threaded,
     )
     task = asyncio.create_task(conn.run())
     for _ in range(100):  # until it is parked on its empty mailbox
@@ -238,7 +246,9 @@ async def test_cancelling_during_init_runs_the_exit_path() -> None:
     rec = Recorder("exit-init", init=init)
     sock = FakeSocket()
     req = Request(HTTPConnection(SCOPE), method="GET")
-    conn = Connection(rec.handler(), req, SCOPE, sock.receive, sock.send, NovaConfig())
+    conn = Connection(
+        rec.handler(), req, SCOPE, sock.receive, sock.send, NovaConfig(), Connections()
+    )
     task = asyncio.create_task(conn.run())
     await asyncio.wait_for(entered.wait(), 5)
     task.cancel()
@@ -272,7 +282,7 @@ async def test_an_init_that_refuses_or_raises_runs_the_exit_path(
 async def test_close_all_closes_with_the_code_and_terminates_once() -> None:
     rec = Recorder("exit-shutdown")
     conn, sock, task = await open_connection(rec.handler())
-    await close_all(1001, budget=5)
+    await conn.connections.close_all(1001, budget=5)
     assert task.done()
     rec.assert_gone(conn)
     assert rec.reasons == ["shutdown"] and sock.sent == [("close", 1001)]
@@ -288,7 +298,7 @@ async def test_close_all_cancels_a_busy_connection_within_its_budget() -> None:
     await settle()
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await close_all(1001, budget=0.6)
+    await conn.connections.close_all(1001, budget=0.6)
     assert loop.time() - started < 1.0
     assert task.done()
     rec.assert_gone(conn)
@@ -304,7 +314,7 @@ async def test_close_all_logs_what_the_budget_did_not_allow(
 
     rec = Recorder("exit-slow-terminate", terminate=terminate)
     conn, sock, task = await open_connection(rec.handler())
-    await close_all(1001, budget=0.1)
+    await conn.connections.close_all(1001, budget=0.1)
     assert "1 WebSocket connections did not finish closing" in caplog.text
     await asyncio.wait_for(task, 5)  # it goes on finishing, once
     assert rec.reasons == ["shutdown"]
@@ -315,7 +325,7 @@ async def test_a_connection_of_another_event_loop_is_left_alone() -> None:
     conn, sock, task = await open_connection(rec.handler())
     conn.loop = asyncio.new_event_loop()  # as if it belonged to a loop that is gone
     try:
-        await close_all(1001, budget=0.1)  # must not touch it, nor fail
+        await conn.connections.close_all(1001, budget=0.1)  # must not touch it, nor fail
         assert sock.sent == []
     finally:
         conn.loop.close()

@@ -46,3 +46,6 @@ class Backend(ABC):
 
     def exited(self, pid: Pid) -> None:  # noqa: B027 - optional hook
         """A local process that was a member somewhere has ended."""
+
+    def send_remote(self, pid: Pid, message: Any) -> None:  # noqa: B027 - optional hook
+        """`process.send` to a pid of another node; a backend that spans none drops it."""

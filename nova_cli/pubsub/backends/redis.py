@@ -166,11 +166,8 @@ class RedisBackend(Backend):
             asyncio.create_task(self._heartbeat()),
         ]
         await asyncio.wait_for(subscribed.wait(), 10)
-        process.remote_send = self.send_remote
 
     async def stop(self) -> None:
-        if process.remote_send == self.send_remote:
-            process.remote_send = None
         self._seq += 1
         with contextlib.suppress(Exception):
             goodbye = _wire.pack(_wire.DOWN, self.node, self._seq)

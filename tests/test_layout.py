@@ -1,0 +1,112 @@
+"""The package's import rules, read from its source: which part may import which.
+
+- the runtime never imports the CLI, the dev server or the scaffold side
+  (production carries neither a terminal nor a reloader);
+- the scaffold side (generating code) never imports the runtime, the dev
+  server, Starlette or uvicorn (generating a project needs no server);
+- pub/sub never imports the runtime, the CLI or the dev server; the process
+  model (process, pid, terms) imports none of pub/sub, the runtime or above;
+- what every part shares (core, config, discover) imports none of the parts.
+
+Imports under `if TYPE_CHECKING:` are annotations only and do not count.
+Also: only the end-to-end suite loads Playwright.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "nova_cli"
+
+SCAFFOLD = ("nova_cli.scaffold", "nova_cli.generators", "nova_cli.routeedit", "nova_cli.importedit")
+SERVERS = ("starlette", "uvicorn")
+RULES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+    (("nova_cli.runtime",), ("nova_cli.cli", "nova_cli.devserver", *SCAFFOLD)),
+    (SCAFFOLD, ("nova_cli.runtime", "nova_cli.devserver", "nova_cli.pubsub", *SERVERS)),
+    (("nova_cli.pubsub",), ("nova_cli.runtime", "nova_cli.cli", "nova_cli.devserver")),
+    (
+        ("nova_cli.process", "nova_cli.pid", "nova_cli.terms"),
+        ("nova_cli.pubsub", "nova_cli.runtime", "nova_cli.cli", "nova_cli.devserver", *SERVERS),
+    ),
+    (
+        ("nova_cli.core", "nova_cli.config", "nova_cli.discover"),
+        ("nova_cli.runtime", "nova_cli.pubsub", "nova_cli.cli", "nova_cli.devserver", *SERVERS),
+    ),
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth, but not under TYPE_CHECKING."""
+    tree = ast.parse(path.read_text(), str(path))
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def broken_rules() -> list[str]:
+    broken = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "templates" in path.parts:
+            continue
+        name = module_name(path)
+        for parts, forbidden in RULES:
+            if within(name, parts):
+                broken += [
+                    f"{name} imports {i}" for i in sorted(imports(path)) if within(i, forbidden)
+                ]
+    return broken
+
+
+def test_every_import_rule_holds() -> None:
+    assert broken_rules() == []
+
+
+def test_a_broken_rule_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check itself: a pub/sub module that imports the runtime is reported."""
+    real = imports
+
+    def with_a_bad_import(path: Path) -> set[str]:
+        found = real(path)
+        return found | {"nova_cli.runtime.app"} if path.name == "_hub.py" else found
+
+    monkeypatch.setattr(sys.modules[__name__], "imports", with_a_bad_import)
+    assert broken_rules() == ["nova_cli.pubsub._hub imports nova_cli.runtime.app"]
+
+
+def test_only_the_end_to_end_suite_loads_playwright() -> None:
+    code = (
+        "import sys, pytest; "
+        "pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/runtime/test_routes.py']); "
+        "print('PLAYWRIGHT' if 'playwright' in sys.modules else 'NONE')"
+    )
+    root = PACKAGE.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert out.stdout.strip().splitlines()[-1] == "NONE", out.stdout[-2000:]
