@@ -26,6 +26,7 @@ import queue
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from contextvars import Token
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -80,6 +81,7 @@ class AppClient(TestClient):
 
     Unlike `TestClient`, it does not follow redirects by default: a
     controller's `("redirect", "/login")` is asserted as the 302 it is.
+    While it is open, the test's own `nova_cli.pubsub` calls act on its app.
     """
 
     def __init__(
@@ -93,6 +95,26 @@ class AppClient(TestClient):
         super().__init__(app, follow_redirects=follow_redirects, **options)
         self.receive_timeout = receive_timeout
         self._opened: dict[str, int] = {}
+        found = getattr(getattr(app, "router", None), "pubsub", None)
+        # A Nova app's own pub/sub; another ASGI app has none (pubsub's default then).
+        self._pubsub = found if isinstance(found, pubsub.PubSub) else None
+        self._activation: Token[pubsub.PubSub | None] | None = None
+
+    def __enter__(self) -> AppClient:
+        super().__enter__()
+        if self._pubsub is not None:
+            # Outside any app's context, pubsub means the app started last, which
+            # is no app at all once an inner client has shut down: say which.
+            self._activation = pubsub.activate(self._pubsub)
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        try:
+            super().__exit__(*args)
+        finally:
+            if self._activation is not None:
+                pubsub.deactivate(self._activation)
+                self._activation = None
 
     def ws(
         self,
@@ -134,8 +156,9 @@ class AppClient(TestClient):
         """
         wait = self.receive_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
+        members_of = self._pubsub.hub.members if self._pubsub else pubsub.get_local_members
         while True:
-            members = len(pubsub.get_local_members(channel))
+            members = len(members_of(channel))
             if members == count:
                 return
             if time.monotonic() >= deadline:

@@ -427,3 +427,16 @@ def test_wait_for_members_waits_for_joins_after_the_upgrade(client: AppClient) -
         took, message = elapsed_while(lambda: client.wait_for_members("late", 3, timeout=0.2))
     assert 0.2 <= took < 1.5
     assert message == "channel 'late' has 2 members, not 3, after 0.2 s"
+
+
+def test_pubsub_calls_of_the_test_go_to_the_app_of_the_open_client(root: Path) -> None:
+    with app_client(root=root) as outer, outer.sockets("/chat", n=2) as (alice, bob):
+        with app_client(root=root) as inner, inner.ws("/chat") as carol:
+            outer.wait_for_members("chat", 2)  # each app has its own channels
+            inner.wait_for_members("chat", 1)
+            pubsub.broadcast("chat", "message", "to the inner app")
+            assert carol.receive_text() == "to the inner app"
+            alice.assert_no_message()
+        # the inner app has shut down: the outer one is the test's again
+        pubsub.broadcast("chat", "message", "to the outer app")
+        assert_broadcast([alice, bob], "to the outer app")
