@@ -6,7 +6,9 @@
   server, Starlette or uvicorn (generating a project needs no server);
 - pub/sub never imports the runtime, the CLI or the dev server; the process
   model (process, pid, terms) imports none of pub/sub, the runtime or above;
-- what every part shares (core, config, discover) imports none of the parts.
+- what every part shares (core, config, discover) imports none of the parts;
+- nothing imports the testing kit (`nova_cli.testing`) or Starlette's test
+  client, which needs httpx2, a dependency of tests only.
 
 Imports under `if TYPE_CHECKING:` are annotations only and do not count.
 Also: only the end-to-end suite loads Playwright.
@@ -87,6 +89,18 @@ def broken_rules() -> list[str]:
 
 def test_every_import_rule_holds() -> None:
     assert broken_rules() == []
+
+
+def test_only_the_testing_kit_uses_the_test_client() -> None:
+    kit = ("nova_cli.testing", "starlette.testclient")
+    importers = [
+        module_name(path)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "templates" not in path.parts
+        and module_name(path) != "nova_cli.testing"
+        and any(within(name, kit) for name in imports(path))
+    ]
+    assert importers == []
 
 
 def test_a_broken_rule_is_found(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,40 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_generated_tests_pass(full_app):
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], full_app)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "21 passed" in done.stdout, done.stdout
+    assert "20 passed" in done.stdout, done.stdout
+
+
+# A WebSocket handler broken in a way only a real socket shows: the generated test must fail.
+BROKEN_WS_HANDLERS = [
+    pytest.param(
+        ["room", "--pubsub", "lobby"],
+        "shop/controllers/room_ws_handler.py",
+        ('pubsub.join("lobby")', "pass  # joins no channel"),
+        id="a chat that joins no channel",
+    ),
+    pytest.param(
+        ["chat"],
+        "shop/router.py",
+        ('("/chat", chat_ws_handler, {"protocol": "ws"}),', ""),
+        id="an echo handler left out of the router",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "path", "edit"), BROKEN_WS_HANDLERS)
+def test_the_generated_ws_tests_catch_a_broken_handler(nova, tmp_path, args, path, edit):
+    assert nova("new", "shop", cwd=tmp_path).exit_code == 0
+    root = tmp_path / "shop"
+    assert nova("gen", "ws-handler", *args, cwd=root).exit_code == 0
+    test = f"tests/test_{args[0]}_ws_handler.py"
+    pytest_args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test]
+    done = run(pytest_args, root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    source = (root / path).read_text()
+    assert edit[0] in source
+    (root / path).write_text(source.replace(edit[0], edit[1]))
+    done = run(pytest_args, root)
+    assert done.returncode == 1, done.stdout + done.stderr
 
 
 def test_a_fresh_app_passes_its_tests(nova, tmp_path):

@@ -3,15 +3,15 @@
 from pathlib import Path
 
 import pytest
-from nova_cli.runtime import create_app
-from starlette.testclient import TestClient
+from nova_cli.testing import app_client
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(root=ROOT)) as client:
+    """The whole app in process, lifespan included (see nova_cli.testing)."""
+    with app_client(root=ROOT) as client:
         yield client
 
 

@@ -1,49 +1,77 @@
 {%- if cookiecutter.channel -%}
-"""{{ cookiecutter.app }}.controllers.{{ cookiecutter.name }}_ws_handler: its callbacks, called directly."""
+"""{{ cookiecutter.app }}.controllers.{{ cookiecutter.name }}_ws_handler: a chat room on "{{ cookiecutter.channel }}", through real sockets."""
 
-from {{ cookiecutter.app }}.controllers import {{ cookiecutter.name }}_ws_handler as handler
+from pathlib import Path
 
+import pytest
+from nova_cli import pubsub
+from nova_cli.testing import app_client, assert_broadcast
 
-def test_a_channel_message_is_sent_to_the_client():
-    state = {"req": None}
-    info = ("nova_pubsub", "{{ cookiecutter.channel }}", None, "message", "Hello Nova!")
-    result = handler.websocket_info(info, state)
-    assert result == ("reply", ("text", "Hello Nova!"), state)
-
-
-def test_other_messages_are_ignored():
-    state = {"req": None}
-    assert handler.websocket_info(("something", "else"), state) == ("ok", state)
-    other = ("nova_pubsub", "another-channel", None, "message", "hi")
-    assert handler.websocket_info(other, state) == ("ok", state)
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_binary_frames_are_ignored():
-    state = {"req": None}
-    assert handler.websocket_handle(("binary", b"\x00"), state) == ("ok", state)
+@pytest.fixture(scope="module")
+def client():
+    """The whole app in process, lifespan included (see nova_cli.testing)."""
+    with app_client(root=ROOT) as client:
+        yield client
+
+
+def test_a_message_reaches_every_member(client):
+    with client.sockets("/{{ cookiecutter.name }}", n=2) as (alice, bob):
+        alice.send_text("Hello Nova!")
+        assert_broadcast([alice, bob], "Hello Nova!")  # the sender is a member too
+
+
+def test_a_broadcast_from_the_server_reaches_the_clients(client):
+    with client.sockets("/{{ cookiecutter.name }}", n=2) as (alice, bob):
+        pubsub.broadcast("{{ cookiecutter.channel }}", "message", "from the server")
+        assert_broadcast([alice, bob], "from the server")
+
+
+def test_other_topics_and_binary_frames_are_not_forwarded(client):
+    with client.sockets("/{{ cookiecutter.name }}", n=2) as (alice, bob):
+        pubsub.broadcast("{{ cookiecutter.channel }}", "another topic", "not for clients")
+        bob.send_bytes(b"\x00")
+        alice.send_text("after them")
+        # messages arrive in order: a forwarded one would come before this one
+        assert_broadcast([alice, bob], "after them")
 {%- else -%}
-"""{{ cookiecutter.app }}.controllers.{{ cookiecutter.name }}_ws_handler: its callbacks, called directly."""
+"""{{ cookiecutter.app }}.controllers.{{ cookiecutter.name }}_ws_handler, through a real socket on /{{ cookiecutter.name }}."""
+
+from pathlib import Path
+
+import pytest
+from nova_cli.testing import app_client
 
 from {{ cookiecutter.app }}.controllers import {{ cookiecutter.name }}_ws_handler as handler
 
-
-def test_init_accepts():
-    state = {"req": None}
-    assert handler.init(state) == ("ok", state)
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_a_text_frame_is_echoed():
-    state = {"req": None}
-    result = handler.websocket_handle(("text", "Hello Nova!"), state)
-    assert result == ("reply", ("text", "Echo: Hello Nova!"), state)
+@pytest.fixture(scope="module")
+def client():
+    """The whole app in process, lifespan included (see nova_cli.testing)."""
+    with app_client(root=ROOT) as client:
+        yield client
 
 
-def test_other_frames_are_ignored():
-    state = {"req": None}
-    assert handler.websocket_handle(("binary", b"\x00"), state) == ("ok", state)
+def test_a_text_frame_is_echoed(client):
+    with client.ws("/{{ cookiecutter.name }}") as ws:
+        ws.send_text("Hello Nova!")
+        assert ws.receive_text() == "Echo: Hello Nova!"
+
+
+def test_other_frames_get_no_reply(client):
+    with client.ws("/{{ cookiecutter.name }}") as ws:
+        ws.send_bytes(b"\x00")
+        ws.send_text("after it")
+        # frames are handled in order: a reply to the binary one would come first
+        assert ws.receive_text() == "Echo: after it"
 
 
 def test_info_messages_are_ignored():
+    # The callbacks are plain functions too: call one directly.
     state = {"req": None}
     assert handler.websocket_info("tick", state) == ("ok", state)
 {%- endif %}
