@@ -48,12 +48,12 @@ def app(venv: Path, port: int, tmp_path_factory: pytest.TempPathFactory) -> Path
     return home / "shop"
 
 
-def healthy(venv: Path, image: dockerfile.Image) -> bool:
+def healthy(venv: Path, image: dockerfile.Image, port: int) -> bool:
     """Run the image's HEALTHCHECK command as Docker would: in the container's env."""
     done = subprocess.run(
         image.healthcheck,
         cwd=image.cwd,
-        env=venvs.env(venv, image.env),
+        env=venvs.env(venv, {**image.env, "NOVA_PORT": str(port)}),
         capture_output=True,
         timeout=30,
     )
@@ -82,13 +82,17 @@ def test_the_dockerfile_installs_serves_and_checks_the_app(
     assert site.startswith(str(venv)), site  # `pip install .` installed the app
 
     assert image.env["NOVA_HOST"] == "0.0.0.0"  # here, servers listen on loopback only
-    env = venvs.env(venv, {**image.env, "NOVA_HOST": "127.0.0.1"})
-    assert not healthy(venv, image)  # nothing serves yet
+    assert image.env["NOVA_PORT"] == str(port)
+    # A port taken just now (the app's was chosen long before, while the venv was made);
+    # NOVA_PORT moves the server and its health check together, as `docker run -e` would.
+    port = free_port()
+    env = venvs.env(venv, {**image.env, "NOVA_HOST": "127.0.0.1", "NOVA_PORT": str(port)})
+    assert not healthy(venv, image, port)  # nothing serves yet
     with spawn(image.cmd, port=port, cwd=image.cwd, env=env, inherit_env=False, timeout=60):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             assert response.status == 200 and "Hello world!" in response.read().decode()
-        assert healthy(venv, image)
-    assert not healthy(venv, image)  # stopped
+        assert healthy(venv, image, port)
+    assert not healthy(venv, image, port)  # stopped
 
 
 def test_the_workflow_installs_the_app_and_its_tests_pass(venv: Path, app: Path) -> None:
