@@ -12,8 +12,7 @@ import pytest
 
 import nova_cli
 from nova_cli import pubsub
-from nova_cli.generators import plan_app
-from nova_cli.scaffold import apply
+from nova_cli.scaffold import apply, plan_app
 
 
 def installed() -> importlib.metadata.Distribution:

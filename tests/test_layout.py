@@ -25,7 +25,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nova_cli"
 
-SCAFFOLD = ("nova_cli.scaffold", "nova_cli.generators", "nova_cli.routeedit", "nova_cli.importedit")
+SCAFFOLD = ("nova_cli.scaffold",)
 SERVERS = ("starlette", "uvicorn")
 RULES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("nova_cli.runtime",), ("nova_cli.cli", "nova_cli.devserver", *SCAFFOLD)),

@@ -144,7 +144,7 @@ def _generate(
     actions: list[str] | None = None,
     channel: str | None = None,
 ) -> None:
-    from nova_cli.generators import find_project, plan_generator
+    from nova_cli.scaffold import find_project, plan_generator
 
     def build() -> Plan:
         return plan_generator(

@@ -70,7 +70,7 @@ def new(
     --docker, --redis and --ci add deployment files.
     """
     from nova_cli.cli.gen import run_plan
-    from nova_cli.generators import plan_app
+    from nova_cli.scaffold import plan_app
 
     target = directory if directory is not None else Path(name)
     values = parse_settings(settings or [])

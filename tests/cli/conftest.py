@@ -13,8 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from nova_cli.cli.main import app as nova_app
-from nova_cli.generators import plan_app
-from nova_cli.scaffold import apply
+from nova_cli.scaffold import apply, plan_app
 
 
 @pytest.fixture(scope="session")

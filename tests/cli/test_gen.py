@@ -251,7 +251,7 @@ def test_a_read_only_directory(nova, app_root):
 
 
 def test_an_interrupted_generation_leaves_no_half_written_files(nova, app_root, monkeypatch):
-    from nova_cli import scaffold
+    from nova_cli.scaffold import plan as scaffold
 
     real, calls = scaffold.write_atomic, []
 

@@ -8,9 +8,18 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from nova_cli import scaffold
-from nova_cli.generators import Project, plan_app, plan_generator
-from nova_cli.scaffold import Plan, Rendered, ScaffoldError, Step, apply, plan_files
+from nova_cli.scaffold import (
+    Plan,
+    Project,
+    Rendered,
+    ScaffoldError,
+    Step,
+    apply,
+    plan_app,
+    plan_files,
+    plan_generator,
+)
+from nova_cli.scaffold import plan as scaffold
 from tests.cli.conftest import read_only, snapshot
 
 P = PurePosixPath

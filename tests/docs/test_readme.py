@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nova_cli.generators import Project, plan_app, plan_generator
-from nova_cli.scaffold import apply
+from nova_cli.scaffold import Project, apply, plan_app, plan_generator
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

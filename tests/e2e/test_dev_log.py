@@ -13,8 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from nova_cli.generators import plan_app
-from nova_cli.scaffold import apply
+from nova_cli.scaffold import apply, plan_app
 from tests.e2e.test_dev_server import dev_server, wait_until
 from tests.support.servers import Server
 

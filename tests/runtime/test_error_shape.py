@@ -16,8 +16,7 @@ from starlette.testclient import TestClient
 
 from nova_cli.devserver.overlay import ErrorOverlay
 from nova_cli.devserver.problems import Problem
-from nova_cli.generators import Project, plan_app, plan_generator
-from nova_cli.scaffold import apply
+from nova_cli.scaffold import Project, apply, plan_app, plan_generator
 from tests.runtime.conftest import Apps
 
 JSON = {"content-type": "application/json"}

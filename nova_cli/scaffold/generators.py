@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from nova_cli.scaffold import (
+from nova_cli.scaffold.plan import (
     Plan,
     ScaffoldError,
     Step,
@@ -154,7 +154,7 @@ def plan_generator(
     route: bool = True,
 ) -> Plan:
     """The plan of `nova gen KIND NAME` in `project`."""
-    from nova_cli.routeedit import Import, RouteEntry
+    from nova_cli.scaffold.router_edit import Import, RouteEntry
 
     app = project.app
     context: dict[str, str] = {"app": app, "name": name}
@@ -244,7 +244,7 @@ def _checked_actions(actions: Sequence[str]) -> list[str]:
 
 
 def _action_route(name: str, module: str, action: str) -> Any:
-    from nova_cli.routeedit import RouteEntry
+    from nova_cli.scaffold.router_edit import RouteEntry
 
     path = {"index": f"/{name}", "show": f"/{name}/:id"}.get(action, f"/{name}/{action}")
     return RouteEntry(path, f"{module}.{action}", ("get",))
@@ -259,7 +259,7 @@ def _plan_routes(
     force: bool,
     route: bool,
 ) -> None:
-    from nova_cli.routeedit import CannotEdit, add_routes, snippet
+    from nova_cli.scaffold.router_edit import CannotEdit, add_routes, snippet
 
     path = PurePosixPath(project.app, "router.py")
     if not route:
@@ -301,7 +301,7 @@ def _plan_routes(
 
 
 def _plan_registration(plan: Plan, project: Project, name: str) -> None:
-    from nova_cli.routeedit import CannotEdit, add_handler_registration
+    from nova_cli.scaffold.router_edit import CannotEdit, add_handler_registration
 
     path = PurePosixPath(project.app, "__init__.py")
     init = project.root / path

@@ -1,6 +1,6 @@
 """Add `from module import name` to a module's syntax tree (libcst), where isort would.
 
-Used by `routeedit` for router.py and the app package's `__init__.py`: an
+Used by `router_edit` for router.py and the app package's `__init__.py`: an
 import already there is left alone; a name taken by something else is
 refused (`CannotEdit`); a name from a module already imported from joins
 that statement (one line when it fits, else wrapped as ruff format does);

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from nova_cli.importedit import CannotEdit, Import, ensure_import
+from nova_cli.scaffold.import_edit import CannotEdit, Import, ensure_import
 
 
 @dataclass(frozen=True)

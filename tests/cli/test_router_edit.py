@@ -1,4 +1,4 @@
-"""routeedit: idempotent CST edits of router.py and of the app package's __init__.py."""
+"""scaffold.router_edit: idempotent CST edits of router.py and of the app package's __init__.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from nova_cli.routeedit import (
+from nova_cli.scaffold.router_edit import (
     CannotEdit,
     Import,
     RouteEntry,
