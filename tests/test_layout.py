@@ -124,3 +124,16 @@ def test_only_the_end_to_end_suite_loads_playwright() -> None:
     root = PACKAGE.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert out.stdout.strip().splitlines()[-1] == "NONE", out.stdout[-2000:]
+
+
+def test_the_built_in_names_are_the_runtimes() -> None:
+    """core.names, read by the scaffold side, says what the runtime really registers."""
+    import importlib
+
+    from nova_cli.core.names import BUILTIN_HANDLERS, BUILTIN_PLUGINS
+    from nova_cli.runtime import handlers
+
+    assert set(handlers._builtins) == set(BUILTIN_HANDLERS)
+    for module in BUILTIN_PLUGINS.values():
+        plugin = importlib.import_module(module)
+        assert callable(getattr(plugin, "pre_request", None) or plugin.post_request)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nova_cli.core.names import BUILTIN_HANDLERS, plugin_module
 from nova_cli.scaffold.plan import (
     Plan,
     ScaffoldError,
@@ -27,8 +28,9 @@ from nova_cli.scaffold.plan import (
     validate_name,
 )
 
-KINDS = ("controller", "ws-handler", "fallback", "handler", "resource")
-BUILTIN_HANDLERS = ("json", "ok", "view", "status", "redirect", "sendfile")
+if TYPE_CHECKING:  # imported when needed: libcst is not for `nova --help`
+    from nova_cli.scaffold.router_edit import RouteEntry
+
 _CHANNEL = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
 
@@ -143,6 +145,93 @@ def _checked_settings(settings: Mapping[str, str]) -> dict[str, str]:
 # -- nova gen ---------------------------------------------------------------------------
 
 
+@dataclass
+class Made:
+    """What a generator kind adds to its rendered files: its module, routes, hints."""
+
+    target: str  # the module it writes (`users_controller`)
+    routes: list[RouteEntry] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+    keep: list[PurePosixPath] = field(default_factory=list)  # shared files never overwritten
+
+
+def _controller(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
+    validate_name("controller", name, suffix="_controller")
+    actions = _checked_actions(opts["actions"] or ["index"])
+    context["actions"] = ",".join(actions)
+    target = f"{name}_controller"
+    routes = [_action_route(name, target, action) for action in actions]
+    url = f"http://127.0.0.1:{project.port}"
+    return Made(target, routes, [f"curl {url}{routes[0].path}    # after `nova serve`"])
+
+
+def _ws_handler(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
+    validate_name("WebSocket handler", name, suffix="_ws_handler")
+    channel = opts["channel"]
+    if channel is not None and not _CHANNEL.match(channel):
+        raise ScaffoldError(
+            f"{channel!r} is not a valid channel name: use letters, digits and _ . : -"
+        )
+    context["channel"] = channel or ""
+    from nova_cli.scaffold.router_edit import RouteEntry
+
+    target = f"{name}_ws_handler"
+    hint = f"connect to ws://127.0.0.1:{project.port}/{name} (after `nova serve`)"
+    return Made(target, [RouteEntry(f"/{name}", target, protocol="ws")], [hint])
+
+
+def _fallback(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
+    validate_name("fallback", name, suffix="_fallback")
+    target = f"{name}_fallback"
+    hints = [
+        "use it in a controller module:",
+        f"    from {project.app}.controllers import {target}",
+        f"    fallback_controller = {target}",
+    ]
+    return Made(target, next_steps=hints)
+
+
+def _handler(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
+    validate_name("handler", name, suffix="_handler")
+    if name in BUILTIN_HANDLERS:
+        raise ScaffoldError(f"{name!r} is a built-in return handler and cannot be replaced")
+    context["media_type"] = mimetypes.guess_type(f"x.{name}")[0] or "text/plain"
+    return Made(
+        f"{name}_handler",
+        next_steps=[f'controllers may now return ("{name}", payload)'],
+        keep=[PurePosixPath(project.app, "handlers", "__init__.py")],
+    )
+
+
+def _resource(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
+    validate_name("resource", name, suffix="_controller")
+    from nova_cli.scaffold.router_edit import RouteEntry
+
+    target = f"{name}_controller"
+    routes = [
+        RouteEntry(f"/{name}", f"{target}.list", ("get",)),
+        RouteEntry(f"/{name}", f"{target}.create", ("post",)),
+        RouteEntry(f"/{name}/:id", f"{target}.show", ("get",)),
+        RouteEntry(f"/{name}/:id", f"{target}.update", ("put",)),
+        RouteEntry(f"/{name}/:id", f"{target}.delete", ("delete",)),
+    ]
+    url = f"http://127.0.0.1:{project.port}"
+    body = '{"title": "Dune"}'
+    hint = f"curl -X POST -H 'content-type: application/json' -d '{body}' {url}/{name}"
+    return Made(target, routes, [hint])
+
+
+# The generator of each `nova gen` kind; its template is templates/<kind with _>.
+GENERATORS: dict[str, Callable[..., Made]] = {
+    "controller": _controller,
+    "ws-handler": _ws_handler,
+    "fallback": _fallback,
+    "handler": _handler,
+    "resource": _resource,
+}
+KINDS = tuple(GENERATORS)
+
+
 def plan_generator(
     kind: str,
     name: str,
@@ -154,71 +243,18 @@ def plan_generator(
     route: bool = True,
 ) -> Plan:
     """The plan of `nova gen KIND NAME` in `project`."""
-    from nova_cli.scaffold.router_edit import Import, RouteEntry
-
-    app = project.app
-    context: dict[str, str] = {"app": app, "name": name}
-    entries: list[RouteEntry] = []
-    imports: list[Import] = []
-    keep: list[PurePosixPath] = []
-    next_steps: list[str] = []
-    url = f"http://127.0.0.1:{project.port}"
-    if kind == "controller":
-        validate_name("controller", name, suffix="_controller")
-        actions = _checked_actions(actions or ["index"])
-        context["actions"] = ",".join(actions)
-        target = f"{name}_controller"
-        entries = [_action_route(name, target, action) for action in actions]
-        next_steps = [f"curl {url}{entries[0].path}    # after `nova serve`"]
-    elif kind == "ws-handler":
-        validate_name("WebSocket handler", name, suffix="_ws_handler")
-        if channel is not None and not _CHANNEL.match(channel):
-            raise ScaffoldError(
-                f"{channel!r} is not a valid channel name: use letters, digits and _ . : -"
-            )
-        context["channel"] = channel or ""
-        target = f"{name}_ws_handler"
-        entries = [RouteEntry(f"/{name}", target, protocol="ws")]
-        next_steps = [f"connect to ws://127.0.0.1:{project.port}/{name} (after `nova serve`)"]
-    elif kind == "fallback":
-        validate_name("fallback", name, suffix="_fallback")
-        target = f"{name}_fallback"
-        next_steps = [
-            "use it in a controller module:",
-            f"    from {app}.controllers import {target}",
-            f"    fallback_controller = {target}",
-        ]
-    elif kind == "handler":
-        validate_name("handler", name, suffix="_handler")
-        if name in BUILTIN_HANDLERS:
-            raise ScaffoldError(f"{name!r} is a built-in return handler and cannot be replaced")
-        context["media_type"] = mimetypes.guess_type(f"x.{name}")[0] or "text/plain"
-        target = f"{name}_handler"
-        keep = [PurePosixPath(app, "handlers", "__init__.py")]
-        next_steps = [f'controllers may now return ("{name}", payload)']
-    elif kind == "resource":
-        validate_name("resource", name, suffix="_controller")
-        target = f"{name}_controller"
-        entries = [
-            RouteEntry(f"/{name}", f"{target}.list", ("get",)),
-            RouteEntry(f"/{name}", f"{target}.create", ("post",)),
-            RouteEntry(f"/{name}/:id", f"{target}.show", ("get",)),
-            RouteEntry(f"/{name}/:id", f"{target}.update", ("put",)),
-            RouteEntry(f"/{name}/:id", f"{target}.delete", ("delete",)),
-        ]
-        next_steps = [
-            f"curl -X POST -H 'content-type: application/json' -d '{{\"title\": \"Dune\"}}' "
-            f"{url}/{name}"
-        ]
-    else:
+    generator = GENERATORS.get(kind)
+    if generator is None:
         raise ScaffoldError(f"unknown generator {kind!r} (known: {', '.join(KINDS)})")
-    if entries:
-        imports = [Import(f"{app}.controllers", target)]
-
+    context: dict[str, str] = {"app": project.app, "name": name}
+    made = generator(name, project, context, actions=actions, channel=channel)
     files = render(kind.replace("-", "_"), context)
-    plan = plan_files(project.root, files, force=force, keep_existing=keep)
-    if entries:
-        _plan_routes(plan, project, entries, imports, force=force, route=route)
+    plan = plan_files(project.root, files, force=force, keep_existing=made.keep)
+    if made.routes:
+        from nova_cli.scaffold.router_edit import Import
+
+        imports = [Import(f"{project.app}.controllers", made.target)]
+        _plan_routes(plan, project, made.routes, imports, force=force, route=route)
     if kind == "handler":
         _plan_registration(plan, project, name)
     if kind == "resource" and not _decodes_json(project.root):
@@ -227,7 +263,7 @@ def plan_generator(
             'plugins = [["pre_request", "request", {decode_json_body = true}]]'
         )
     tests = [s.path for s in plan.steps if s.path.parts[0] == "tests" and s.path.suffix == ".py"]
-    plan.next_steps = [*(f"pytest {t}" for t in tests), *next_steps]
+    plan.next_steps = [*(f"pytest {t}" for t in tests), *made.next_steps]
     return plan
 
 
@@ -339,8 +375,8 @@ def _decodes_json(root: Path) -> bool:
             ref, options = entry[1], entry[2]
         else:
             continue
-        known = ("request", "nova_request_plugin", "nova_cli.runtime.plugins.request")
-        if ref in known and isinstance(options, Mapping) and options.get("decode_json_body"):
+        is_request = isinstance(ref, str) and plugin_module(ref) == plugin_module("request")
+        if is_request and isinstance(options, Mapping) and options.get("decode_json_body"):
             return True
     return False
 

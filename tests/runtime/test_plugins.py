@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from nova_cli.runtime.plugins import BUILTINS, load_plugins, resolve
+from nova_cli.core.names import BUILTIN_PLUGINS
+from nova_cli.runtime.plugins import load_plugins, resolve
 from tests.runtime.conftest import Apps
 
 PLUGGED_APP = {
@@ -429,7 +430,7 @@ def test_plugin_entries_as_tables_and_short_names() -> None:
     )
     assert (a.name, a.options) == ("nova_cli.runtime.plugins.cors", {"allow_origins": "*"})
     assert (b.name, b.options) == ("nova_cli.runtime.plugins.request", {})
-    assert set(BUILTINS) >= {"request", "cors", "correlation"}
+    assert set(BUILTIN_PLUGINS) >= {"request", "cors", "correlation"}
     assert resolve(a) is a  # objects pass through
 
 

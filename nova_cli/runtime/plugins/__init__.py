@@ -23,19 +23,12 @@ from typing import Any
 
 from starlette.responses import Response
 
+from nova_cli.core.names import plugin_module
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.routes import describe
 
 PHASES = ("pre_request", "post_request")
-BUILTINS = {
-    "request": "nova_cli.runtime.plugins.request",
-    "cors": "nova_cli.runtime.plugins.cors",
-    "correlation": "nova_cli.runtime.plugins.correlation",
-    "nova_request_plugin": "nova_cli.runtime.plugins.request",
-    "nova_cors_plugin": "nova_cli.runtime.plugins.cors",
-    "nova_correlation_plugin": "nova_cli.runtime.plugins.correlation",
-}
 
 
 @dataclass(frozen=True)
@@ -87,7 +80,7 @@ def resolve(ref: Any) -> Any:
     """A plugin module or object from itself, a dotted name or a built-in's short name."""
     if not isinstance(ref, str):
         return ref
-    target = BUILTINS.get(ref, ref)
+    target = plugin_module(ref)
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
