@@ -17,8 +17,8 @@ import argparse
 import timeit
 from typing import Any
 
-from nova_cli.runtime.routes import compile_routes
-from nova_cli.runtime.routing import RouteTree
+from nova_cli.runtime.route_compiler import compile_routes
+from nova_cli.runtime.route_tree import RouteTree
 
 
 def ctrl(req: Any) -> Any:

@@ -45,6 +45,18 @@ class Process:
 
     Subclasses (a WebSocket connection) read the mailbox with `receive()`
     and decide what happens when it overflows, in `on_overflow`.
+
+    What goes into a mailbox, and by which door:
+
+    - `deliver`: a message sent to the process (`send`, pub/sub), from any
+      thread, bounded (`on_overflow` past the bound);
+    - `_put`: `deliver` from another thread, run on the owner's loop;
+    - `put_control`: the owner's own control items (the end of the socket,
+      a stop), never refused: they are how a full mailbox gets emptied;
+    - `put_when_room`: the client's frames, which wait for room instead of
+      overflowing (back-pressure: the socket is not read meanwhile);
+    - a connection also puts an item first in line (`Connection._first`):
+      the rest of what began in `deliver`, which must run before anything else.
     """
 
     def __init__(self, *, max_messages: int = 1000, max_bytes: int = 1024 * 1024) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nova_cli import pubsub
-from nova_cli.config import LIFESPAN_KEY
+from nova_cli.core.config import LIFESPAN_KEY
 from nova_cli.testing import AppClient, UpgradeRefused, app_client, assert_broadcast
 from tests.runtime.conftest import purge, write_files
 

@@ -162,8 +162,8 @@ def _generate(
 
 def run_plan(build: Callable[[], Plan], *, dry_run: bool, done: str) -> None:
     """Plan, show, then apply (unless a dry run or a conflict), and print what is left to do."""
-    from nova_cli.config import ConfigError
-    from nova_cli.discover import AppNotFound
+    from nova_cli.core.config import ConfigError
+    from nova_cli.core.discover import AppNotFound
     from nova_cli.scaffold import ScaffoldError, apply, show
 
     try:

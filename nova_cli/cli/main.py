@@ -52,13 +52,9 @@ routes.register(app)
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Library exceptions that are the user's input, not our bug: one line, exit 1."""
-    from nova_cli.config import ConfigError
-    from nova_cli.discover import AppNotFound
+    from nova_cli.core.errors import USER_ERRORS
 
-    found: list[type[BaseException]] = [CliError, ConfigError, AppNotFound]
-    if "nova_cli.runtime.routes" in sys.modules:
-        found.append(sys.modules["nova_cli.runtime.routes"].RouteTableError)
-    return tuple(found)
+    return (CliError, *USER_ERRORS)
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ def routes(
     ] = None,
 ) -> None:
     """Show every route: method, path, target, protocol, security."""
-    from nova_cli.config import load_config
-    from nova_cli.runtime.table import build_table
+    from nova_cli.core.config import load_config
+    from nova_cli.runtime.route_table import build_table
 
     # The table `nova serve` serves, unless -e names another environment.
     config = load_config(directory, environment=environment, default_environment="dev")
@@ -61,7 +61,7 @@ def routes(
 
 def route_row(route: Any, app_dir: Path) -> dict[str, Any]:
     """One route as `nova routes --json` prints it."""
-    from nova_cli.runtime.routes import describe
+    from nova_cli.runtime.route_compiler import describe
 
     methods = set(route.methods)
     if "GET" in methods:

@@ -111,7 +111,7 @@ def serve(
     Open WebSockets survive a reload: their next callback runs the new code with
     the state they already had.  See docs/dev-server.md.
     """
-    from nova_cli.config import load_config
+    from nova_cli.core.config import load_config
 
     # The dev server writes for a terminal: text, whatever log_format says.
     overrides = {
@@ -170,7 +170,7 @@ def run(
     forwarded_allow_ips: ForwardedOpt = None,
 ) -> None:
     """Run the app in production: no reload, no live reload, optional workers."""
-    from nova_cli.config import load_config
+    from nova_cli.core.config import load_config
 
     config = load_config(
         directory,

@@ -35,8 +35,8 @@ def run_dev_server(
     `overrides` are the settings given on the command line (host, port,
     environment): each new worker reads `[tool.nova]` again and applies them.
     """
+    from nova_cli.core.discover import AppNotFound, guess_app_name
     from nova_cli.devserver.supervisor import Supervisor
-    from nova_cli.discover import AppNotFound, guess_app_name
 
     if reload_mode not in ("auto", "restart"):
         raise ValueError(f"reload_mode must be 'auto' or 'restart', got {reload_mode!r}")

@@ -56,9 +56,9 @@ class DevWorker:
 
     # -- building -------------------------------------------------------
     def build(self) -> None:
-        from nova_cli.config import load_config
+        from nova_cli.core.config import load_config
         from nova_cli.runtime.app import create_app
-        from nova_cli.runtime.table import build_table
+        from nova_cli.runtime.route_table import build_table
 
         scope = WatchScope(self.root)
         try:
@@ -94,7 +94,7 @@ class DevWorker:
 
     # -- serving --------------------------------------------------------
     async def serve(self, listen: socket.socket, control: socket.socket) -> None:
-        from nova_cli.config import NovaConfig
+        from nova_cli.core.config import NovaConfig
         from nova_cli.runtime.server import uvicorn_config
 
         settings = self.config or NovaConfig(root=self.root)

@@ -10,11 +10,11 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from nova_cli.config import LIFESPAN_KEY, ConfigError, NovaConfig, load_config
+from nova_cli.core.config import LIFESPAN_KEY, ConfigError, NovaConfig, load_config
 from nova_cli.pubsub import PubSub
 from nova_cli.runtime.dispatch import NovaRouter
+from nova_cli.runtime.route_table import build_table
 from nova_cli.runtime.shutdown import CONNECTIONS_KEY
-from nova_cli.runtime.table import build_table
 
 
 def create_app(

@@ -46,7 +46,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from nova_cli import process
-from nova_cli.config import NovaConfig
+from nova_cli.core.config import NovaConfig
 from nova_cli.runtime import errors
 from nova_cli.runtime.eager import InContext, Rest, run_eagerly
 from nova_cli.runtime.frames import (
@@ -64,7 +64,7 @@ from nova_cli.runtime.frames import (
 )
 from nova_cli.runtime.invoke import is_async
 from nova_cli.runtime.request import Request
-from nova_cli.runtime.routes import describe
+from nova_cli.runtime.route_compiler import describe
 
 if TYPE_CHECKING:
     from nova_cli.runtime.shutdown import Connections

@@ -21,21 +21,21 @@ from starlette.responses import Response
 from starlette.routing import Router
 from starlette.types import Lifespan, Message, Receive, Scope, Send
 
-from nova_cli.config import NovaConfig
+from nova_cli.core.config import NovaConfig
 from nova_cli.pubsub import PubSub, activate, deactivate
 from nova_cli.runtime import errors, plugins, security, static
-from nova_cli.runtime.handlers import (
+from nova_cli.runtime.invoke import call
+from nova_cli.runtime.origins import OriginPolicy
+from nova_cli.runtime.request import Request
+from nova_cli.runtime.return_handlers import (
     ReturnContext,
     UnsupportedReturn,
     render_view,
     to_response,
 )
-from nova_cli.runtime.invoke import call
-from nova_cli.runtime.origins import OriginPolicy
-from nova_cli.runtime.request import Request
-from nova_cli.runtime.routes import Route, describe
+from nova_cli.runtime.route_compiler import Route, describe
+from nova_cli.runtime.route_table import RouteTable, fallback_of
 from nova_cli.runtime.shutdown import Connections
-from nova_cli.runtime.table import RouteTable, fallback_of
 
 log = logging.getLogger("nova_cli")
 

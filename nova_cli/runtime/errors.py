@@ -18,7 +18,7 @@ from http import HTTPStatus
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, Response
 
-from nova_cli.runtime.handlers import encode_json
+from nova_cli.runtime.return_handlers import encode_json
 
 
 def wants_html(headers: Headers) -> bool:

@@ -36,7 +36,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from nova_cli.config import from_lifespan_state
+from nova_cli.core.config import from_lifespan_state
 from nova_cli.runtime.descriptors import warn_if_exhausted
 from nova_cli.runtime.logthrottle import ThrottledLog
 

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from nova_cli.config import LOG_LEVELS
+from nova_cli.core.config import LOG_LEVELS
 from nova_cli.core.terminal import use_color
 
 # Set by the correlation plugin for the rest of the request; the request's

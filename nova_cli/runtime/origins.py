@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from nova_cli.config import check_origin
+from nova_cli.core.config import check_origin
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 LOCALHOST = ("localhost", "127.0.0.1", "::1")

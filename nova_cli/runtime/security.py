@@ -14,10 +14,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from nova_cli.runtime.handlers import ReturnContext, to_response
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.request import Request
-from nova_cli.runtime.routes import describe
+from nova_cli.runtime.return_handlers import ReturnContext, to_response
+from nova_cli.runtime.route_compiler import describe
 
 log = logging.getLogger("nova_cli.security")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from nova_cli.config import ConfigError
+from nova_cli.core.config import ConfigError
 from nova_cli.runtime.descriptors import raise_open_file_limit
 from nova_cli.runtime.frames import GOING_AWAY
 from nova_cli.runtime.http_protocol import NovaHttpProtocol

@@ -20,7 +20,7 @@ from nova_cli.runtime import errors, plugins, security
 from nova_cli.runtime.connection import Connection
 from nova_cli.runtime.frames import deny
 from nova_cli.runtime.request import Request
-from nova_cli.runtime.routes import Route
+from nova_cli.runtime.route_compiler import Route
 
 log = logging.getLogger("nova_cli.websocket")
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from nova_cli.config import from_lifespan_state
+from nova_cli.core.config import from_lifespan_state
 from nova_cli.runtime.frames import INVALID_DATA, SLOW_CONSUMER, TRY_AGAIN
 
 log = logging.getLogger("nova_cli.websocket")

@@ -46,8 +46,8 @@ class Project:
 
 def find_project(start: Path | None = None) -> Project:
     """The Nova project at or above `start` (default: the current directory)."""
-    from nova_cli.config import load_config
-    from nova_cli.discover import find_project_root, guess_app_name
+    from nova_cli.core.config import load_config
+    from nova_cli.core.discover import find_project_root, guess_app_name
 
     root = find_project_root(start or Path.cwd())
     config = load_config(root)
@@ -362,7 +362,7 @@ def _plan_registration(plan: Plan, project: Project, name: str) -> None:
 
 def _decodes_json(root: Path) -> bool:
     """Whether [tool.nova] plugins enable the request plugin's decode_json_body."""
-    from nova_cli.config import ConfigError, load_config
+    from nova_cli.core.config import ConfigError, load_config
 
     try:
         plugins = load_config(root).plugins

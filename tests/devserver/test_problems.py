@@ -45,7 +45,7 @@ def test_without_a_project_frame_the_fallback_is_used(tmp_path: Path) -> None:
 
 
 def test_a_config_error_is_said_once(tmp_path: Path) -> None:
-    from nova_cli.config import ConfigError
+    from nova_cli.core.config import ConfigError
 
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[tool.nova]\nprot = 8080\n")

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from nova_cli.config import NovaConfig
+from nova_cli.core.config import NovaConfig
 from nova_cli.devserver.reloader import Reloader
 from nova_cli.devserver.watcher import WatchScope
-from nova_cli.runtime.table import build_table
+from nova_cli.runtime.route_table import build_table
 
 _names = itertools.count()
 

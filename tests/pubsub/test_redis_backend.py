@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from nova_cli import process, pubsub, terms
-from nova_cli.config import ConfigError
+from nova_cli.core.config import ConfigError
 from nova_cli.process import Pid
 from nova_cli.pubsub import _wire
 from nova_cli.pubsub._hub import Hub

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nova_cli.config import ConfigError, NovaConfig, known_keys, load_config
+from nova_cli.core.config import ConfigError, NovaConfig, known_keys, load_config
 from tests.runtime.conftest import Apps
 
 

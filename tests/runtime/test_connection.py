@@ -18,7 +18,7 @@ import pytest
 from starlette.requests import HTTPConnection
 
 from nova_cli import process, pubsub
-from nova_cli.config import NovaConfig
+from nova_cli.core.config import NovaConfig
 from nova_cli.runtime.connection import Connection
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.shutdown import Connections

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nova_cli.discover import (
+from nova_cli.core.discover import (
     AppNotFound,
     find_project_root,
     guess_app_name,

@@ -199,7 +199,7 @@ async def test_create_app_with_an_async_client(apps: Apps) -> None:
 
 
 def test_the_table_is_read_per_request_and_may_be_swapped(apps: Apps) -> None:
-    from nova_cli.runtime.table import build_table
+    from nova_cli.runtime.route_table import build_table
 
     root = apps.write(PIPE_APP, package="pipe")
     app = apps.app(root, environment="dev")

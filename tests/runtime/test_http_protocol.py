@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from nova_cli.config import NovaConfig, from_lifespan_state
+from nova_cli.core.config import NovaConfig, from_lifespan_state
 from nova_cli.runtime.http_protocol import HeadLimits
 from tests.runtime.conftest import Apps
 

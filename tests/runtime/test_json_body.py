@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from nova_cli.runtime.handlers import encode_json
 from nova_cli.runtime.json_body import MAX_DEPTH, BadJson, decode
+from nova_cli.runtime.return_handlers import encode_json
 
 
 @pytest.mark.parametrize(

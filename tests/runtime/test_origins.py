@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nova_cli.config import ConfigError, load_config
+from nova_cli.core.config import ConfigError, load_config
 from nova_cli.runtime.origins import OriginPolicy
 
 

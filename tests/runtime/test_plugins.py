@@ -435,7 +435,7 @@ def test_plugin_entries_as_tables_and_short_names() -> None:
 
 
 def test_a_bad_global_plugin_list_fails_at_start_up(apps: Apps) -> None:
-    from nova_cli.config import ConfigError
+    from nova_cli.core.config import ConfigError
 
     root = apps.write(
         {"router.py": "def routes(environment):\n    return []\n"},

@@ -26,7 +26,7 @@ from starlette.responses import Response
 from nova_cli.core.names import plugin_module
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.request import Request
-from nova_cli.runtime.routes import describe
+from nova_cli.runtime.route_compiler import describe
 
 PHASES = ("pre_request", "post_request")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from nova_cli.runtime.routes import compile_routes
-from nova_cli.runtime.routing import RouteTree
+from nova_cli.runtime.route_compiler import compile_routes
+from nova_cli.runtime.route_tree import RouteTree
 
 
 def ctrl(name: str) -> Any:

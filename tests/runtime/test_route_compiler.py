@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nova_cli.runtime.plugins import load_plugins
-from nova_cli.runtime.routes import RouteTableError, compile_routes, describe
+from nova_cli.runtime.route_compiler import RouteTableError, compile_routes, describe
 
 
 def index(req: Any) -> Any:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nova_cli.config import ConfigError, NovaConfig
-from nova_cli.discover import guess_app_name, import_app, import_router
+from nova_cli.core.config import ConfigError, NovaConfig
+from nova_cli.core.discover import guess_app_name, import_app, import_router
 from nova_cli.runtime.plugins import Plugin, load_plugins
-from nova_cli.runtime.routes import Route, RouteTableError, compile_routes, describe
-from nova_cli.runtime.routing import RouteTree
+from nova_cli.runtime.route_compiler import Route, RouteTableError, compile_routes, describe
+from nova_cli.runtime.route_tree import RouteTree
 from nova_cli.runtime.views import Views
 
 

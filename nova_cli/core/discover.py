@@ -14,9 +14,7 @@ import tomllib
 from pathlib import Path
 from types import ModuleType
 
-
-class AppNotFound(LookupError):
-    """No Nova project here, or its app package cannot be found."""
+from nova_cli.core.errors import AppNotFound
 
 
 def find_project_root(start: Path) -> Path:

@@ -12,14 +12,14 @@ from starlette.responses import Response
 from starlette.testclient import TestClient
 
 from nova_cli import handlers
-from nova_cli.runtime.handlers import (
+from nova_cli.runtime.request import Request
+from nova_cli.runtime.return_handlers import (
     RETURN_SHAPES,
     ReturnContext,
     UnsupportedReturn,
     to_response,
     view_name,
 )
-from nova_cli.runtime.request import Request
 from tests.runtime.conftest import Apps
 
 SHAPES_APP = {
@@ -561,6 +561,6 @@ def test_view_name_follows_nova() -> None:
 def test_json_bytes_are_starlettes(data: Any) -> None:
     from starlette.responses import JSONResponse
 
-    from nova_cli.runtime.handlers import encode_json
+    from nova_cli.runtime.return_handlers import encode_json
 
     assert encode_json(data) == JSONResponse(data).body

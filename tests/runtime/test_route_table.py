@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nova_cli.config import ConfigError, load_config
+from nova_cli.core.config import ConfigError, load_config
 from nova_cli.runtime import RouteTableError
-from nova_cli.runtime.table import build_table, fallback_of
+from nova_cli.runtime.route_table import build_table, fallback_of
 from tests.runtime.conftest import Apps, purge
 
 

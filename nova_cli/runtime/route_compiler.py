@@ -3,7 +3,8 @@
 This is the Python form of `nova_router:compile/1`: every group and route
 tuple is checked once, at start-up, and the first bad entry stops everything
 with a `RouteTableError` that names its group index and the entry.  Nothing
-here knows about HTTP; `routing.py` turns the routes into a lookup tree.
+here knows about HTTP; `route_tree.py` turns the routes into a lookup tree, and
+`route_table.py` builds the whole table of an app.
 """
 
 from __future__ import annotations
@@ -16,16 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nova_cli.core.errors import RouteTableError
+
 GROUP_KEYS = ("prefix", "security", "plugins", "routes")
 ROUTE_OPTION_KEYS = ("methods", "protocol", "extra_state", "sync_callbacks")
 SYNC_CALLBACKS = ("inline", "thread")  # where a ws handler's plain `def` callbacks run
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 _BINDING = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
 WILDCARD = "[...]"
-
-
-class RouteTableError(ValueError):
-    """The route table is invalid; the message names the group and the entry."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-
-class ConfigError(ValueError):
-    """A bad `[tool.nova]` value or `NOVA_*` variable; the message names it."""
+from nova_cli.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,7 @@ def load_config(
     server shows no tracebacks unless told to (`nova serve` passes "dev").
     `default_access_log` is the same for `access_log` (`nova serve` passes True).
     """
-    from nova_cli.discover import find_project_root
+    from nova_cli.core.discover import find_project_root
 
     if root is None:
         env_root = os.environ.get("NOVA_ROOT")

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from nova_cli.runtime.request import Request
-from nova_cli.runtime.routes import describe
+from nova_cli.runtime.route_compiler import describe
 from nova_cli.runtime.views import Views
 
 RETURN_SHAPES = (

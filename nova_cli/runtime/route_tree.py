@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from nova_cli.runtime.routes import WILDCARD, Route, split_path
+from nova_cli.runtime.route_compiler import WILDCARD, Route, split_path
 
 
 @dataclass(eq=False)
