@@ -21,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
+from enum import IntEnum
 from typing import Any
 
 from nova_cli import terms
@@ -32,8 +33,18 @@ _ids = itertools.count(1)
 log = logging.getLogger("nova_cli.process")
 
 
-# Mailbox entries are (kind, message, size); `send` and pub/sub deliver INFO.
-INFO = 0
+class Kind(IntEnum):
+    """What a mailbox entry `(kind, message, size)` holds."""
+
+    INFO = 0  # a message sent to the process (`send`, pub/sub): websocket_info's
+    FRAME = 1  # a client's frame: websocket_handle's
+    CLOSED = 2  # the socket ended (a Stop saying how)
+    CONTROL = 3  # a Stop from a timer, an overflow or the shutdown
+    RESUMED = 4  # the rest of a reply begun inside deliver(), to finish first
+    AWAITED = 5  # an awaitable a plain-def websocket_info returned: its result counts
+
+
+INFO = Kind.INFO  # the kind `send` and pub/sub deliver
 
 
 def new_pid() -> Pid:

@@ -15,6 +15,10 @@ own, on a thread.  Its sockets run in that loop, as a server's would, so a
 broadcast from one reaches the others.  Every wait has a timeout, and what
 does not arrive in time is an `AssertionError` naming the socket, never a
 test that hangs.  See docs/testing.md.
+
+(One module, a little over the usual size: it is what an app's tests
+import, `from nova_cli.testing import ...`, and its client and sockets
+share one event loop and its clock.)
 """
 
 from __future__ import annotations

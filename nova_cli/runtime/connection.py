@@ -47,6 +47,7 @@ from starlette.types import Receive, Scope, Send
 
 from nova_cli import process
 from nova_cli.core.config import NovaConfig
+from nova_cli.process import Kind
 from nova_cli.runtime import errors
 from nova_cli.runtime.eager import InContext, Rest, run_eagerly
 from nova_cli.runtime.frames import (
@@ -71,11 +72,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nova_cli.websocket")
 
-# Mailbox kinds besides process.INFO: a client frame, the end of the socket,
-# a Stop from a timer or from outside, the rest of a reply that began inside
-# deliver() and had to wait, and an awaitable a sync websocket_info returned
-# (its result is the callback's result).
-FRAME, CLOSED, CONTROL, RESUMED, AWAITED = 1, 2, 3, 4, 5
+FRAME, CLOSED, CONTROL, RESUMED, AWAITED = (  # the mailbox kinds (process.Kind)
+    Kind.FRAME,
+    Kind.CLOSED,
+    Kind.CONTROL,
+    Kind.RESUMED,
+    Kind.AWAITED,
+)
 CLOSE_SECONDS = 5.0  # at most this long to send a close frame to a client
 
 
