@@ -28,6 +28,7 @@ from tests.support.servers import (
     uvicorn_app,
     wait_for_port,
 )
+from tests.support.waiting import wait_for
 
 CHAT = ASSETS / "chat"
 REPO = Path(__file__).resolve().parents[2]
@@ -37,13 +38,6 @@ REPO = Path(__file__).resolve().parents[2]
 def redis() -> Iterator[RedisServer]:
     with redis_server() as server:
         yield server
-
-
-def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def members(server: Server) -> list[str]:
@@ -59,7 +53,7 @@ def test_two_servers_share_broadcasts_members_and_sends(redis: RedisServer) -> N
     with uvicorn_app(CHAT, env=env) as a, uvicorn_app(CHAT, env=env) as b:
         with connect(a.ws_url + "/chat") as on_a, connect(b.ws_url + "/chat") as on_b:
             # Each server lists both members: its own and the other machine's.
-            wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2)
+            wait_for(lambda: len(members(a)) == 2 and len(members(b)) == 2)
             on_a.send("from a")
             assert on_a.recv(timeout=10) == "from a"
             assert on_b.recv(timeout=10) == "from a"
@@ -69,7 +63,7 @@ def test_two_servers_share_broadcasts_members_and_sends(redis: RedisServer) -> N
             # A controller on one machine reaches the sockets of both.
             assert httpx.post(b.url + "/announce", content=b"announced").status_code == 204
             assert on_a.recv(timeout=10) == on_b.recv(timeout=10) == "announced"
-        wait_until(lambda: members(a) == [] and members(b) == [])
+        wait_for(lambda: members(a) == [] and members(b) == [])
         with connect(a.ws_url + "/state/r") as target:
             wire = greet(target)["wire"]
             r = httpx.post(b.url + "/send", params={"pid": wire, "text": "across"})
@@ -123,7 +117,7 @@ def two_nodes(
         connect(a.ws_url + "/chat") as on_a,
         connect(b.ws_url + "/chat") as on_b,
     ):
-        wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2)
+        wait_for(lambda: len(members(a)) == 2 and len(members(b)) == 2)
         yield a, b, on_a, on_b
 
 
@@ -174,15 +168,15 @@ def test_membership_converges_after_redis_hangs(redis: RedisServer) -> None:
         redis.pause()  # SIGSTOP: connections stay open, nothing answers
         try:
             # Each worker stops hearing the other and drops its members.
-            wait_until(lambda: len(members(a)) == 1 and len(members(b)) == 1, timeout=15)
+            wait_for(lambda: len(members(a)) == 1 and len(members(b)) == 1, timeout=15)
             assert "unreachable" in a.output() and "unreachable" in b.output()
             time.sleep(max(0.0, hung + 10 - time.monotonic()))  # hung for 10 s in all
         finally:
             redis.resume()
-        wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2, timeout=15)
+        wait_for(lambda: len(members(a)) == 2 and len(members(b)) == 2, timeout=15)
         crosses(on_a, on_b)
         crosses(on_b, on_a)
-        wait_until(lambda: "is back" in a.output() and "is back" in b.output())
+        wait_for(lambda: "is back" in a.output() and "is back" in b.output())
 
 
 def test_a_crashed_redis_is_logged_each_time_and_membership_converges(
@@ -192,12 +186,12 @@ def test_a_crashed_redis_is_logged_each_time_and_membership_converges(
         for outage in (1, 2):
             redis.crash()  # SIGKILL
             for server in (a, b):
-                wait_until(lambda s=server, n=outage: s.output().count("unreachable") == n)
+                wait_for(lambda s=server, n=outage: s.output().count("unreachable") == n)
             time.sleep(2.5)  # down for more than a heartbeat: publishing fails too
             redis.start()  # the same port, empty: every pooled connection is stale
             for server in (a, b):
-                wait_until(lambda s=server, n=outage: s.output().count("is back") == n, 15)
-            wait_until(lambda: len(members(a)) == 2 and len(members(b)) == 2, timeout=15)
+                wait_for(lambda s=server, n=outage: s.output().count("is back") == n, 15)
+            wait_for(lambda: len(members(a)) == 2 and len(members(b)) == 2, timeout=15)
             crosses(on_a, on_b)
             crosses(on_b, on_a)
             drain(on_a)
@@ -223,14 +217,14 @@ def test_a_subscriber_cut_off_by_redis_resubscribes_and_resyncs(redis: RedisServ
             # subscribers, and Redis closes both subscriptions.
             redis.cut_subscribers("nova:pubsub")
             os.kill(b.process.pid, signal.SIGCONT)
-            wait_until(lambda: len(redis.subscribers()) == 1)  # b is back
+            wait_for(lambda: len(redis.subscribers()) == 1)  # b is back
             # A member joins on b while a is still cut off: a misses it.
             later.enter_context(connect(b.ws_url + "/chat"))
-            wait_until(lambda: len(members(b)) == 3)
+            wait_for(lambda: len(members(b)) == 3)
         finally:
             os.kill(a.process.pid, signal.SIGCONT)
             os.kill(b.process.pid, signal.SIGCONT)
-        wait_until(lambda: len(members(a)) == 3, timeout=15)
+        wait_for(lambda: len(members(a)) == 3, timeout=15)
         crosses(on_b, on_a)
         crosses(on_a, on_b)
         assert "lost" in a.output() and "messages from pub/sub node" in a.output()
@@ -247,10 +241,10 @@ def test_a_pickle_on_the_channel_runs_nothing(redis: RedisServer, tmp_path: Path
 
     env = {"NOVA_PUBSUB_URL": redis.url}
     with uvicorn_app(CHAT, env=env) as a, connect(a.ws_url + "/chat") as on_a:
-        wait_until(lambda: len(members(a)) == 1)
+        wait_for(lambda: len(members(a)) == 1)
         with contextlib.closing(redis.client()) as client:
             assert client.publish("nova:pubsub", pickle.dumps(Touch())) == 1
-        wait_until(lambda: "ignoring" in a.output())
+        wait_for(lambda: "ignoring" in a.output())
         assert not target.exists()
         on_a.send("still chatting")
         assert on_a.recv(timeout=10) == "still chatting"

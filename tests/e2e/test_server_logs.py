@@ -16,7 +16,6 @@ import resource
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,23 +32,10 @@ from tests.support.servers import (
     stop,
     worker_pids,
 )
+from tests.support.waiting import quiet_env, wait_for
 
 DEMO = ASSETS / "demo"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
-def quiet_env(**extra: str) -> dict[str, str]:
-    """The test's environment without the NOVA_* and colour variables it may carry."""
-    drop = ("NOVA_", "NO_COLOR", "FORCE_COLOR")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    return {**env, **extra}
 
 
 def settled(server: Server) -> str:

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import struct
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.support.servers import ASSETS, Server, nova, uvicorn_app
+from tests.support.waiting import wait_for
 
 CHAT = ASSETS / "chat"
 
@@ -37,14 +37,6 @@ def ws(server: Server, path: str) -> ClientConnection:
 
 def members(server: Server) -> list[str]:
     return httpx.get(server.url + "/members", timeout=10).json()["members"]
-
-
-def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def closed_code(conn: ClientConnection, timeout: float = 10.0) -> int | None:
@@ -70,7 +62,7 @@ def test_chat_three_clients_get_every_message_in_order(chat_server: Server) -> N
         ws(chat_server, "/chat") as b,
         ws(chat_server, "/chat") as c,
     ):
-        wait_until(lambda: len(members(chat_server)) == 3)
+        wait_for(lambda: len(members(chat_server)) == 3)
         clients = {"a": a, "b": b, "c": c}
         for i in range(20):
             for name, conn in clients.items():
@@ -80,12 +72,12 @@ def test_chat_three_clients_get_every_message_in_order(chat_server: Server) -> N
             assert sorted(got) == sorted(f"{n}{i}" for n in clients for i in range(20))
             for name in clients:  # order is kept per sender
                 assert [m for m in got if m[0] == name] == [f"{name}{i}" for i in range(20)]
-    wait_until(lambda: members(chat_server) == [])
+    wait_for(lambda: members(chat_server) == [])
 
 
 def test_controllers_broadcast_to_the_chat(chat_server: Server) -> None:
     with ws(chat_server, "/chat") as a, ws(chat_server, "/chat") as b:
-        wait_until(lambda: len(members(chat_server)) == 2)
+        wait_for(lambda: len(members(chat_server)) == 2)
         assert httpx.post(chat_server.url + "/announce", content=b"sync says").status_code == 204
         r = httpx.post(chat_server.url + "/announce_async", content=b"async says")
         assert r.status_code == 204
@@ -95,7 +87,7 @@ def test_controllers_broadcast_to_the_chat(chat_server: Server) -> None:
 
 def test_background_tasks_and_threads_broadcast_too(chat_server: Server) -> None:
     with ws(chat_server, "/chat") as a:
-        wait_until(lambda: len(members(chat_server)) == 1)
+        wait_for(lambda: len(members(chat_server)) == 1)
         r = httpx.post(chat_server.url + "/announce_later", content=b"later")
         assert r.status_code == 202
         assert a.recv(timeout=10) == "later"
@@ -130,12 +122,12 @@ def test_malformed_frames_close_only_that_socket(chat_server: Server) -> None:
 
 def test_disconnect_and_leave_remove_members(chat_server: Server) -> None:
     with ws(chat_server, "/chat") as a, ws(chat_server, "/chat") as b:
-        wait_until(lambda: len(members(chat_server)) == 2)
+        wait_for(lambda: len(members(chat_server)) == 2)
         a.close()
-        wait_until(lambda: len(members(chat_server)) == 1)
+        wait_for(lambda: len(members(chat_server)) == 1)
         b.send("still here")
         assert b.recv(timeout=10) == "still here"
-    wait_until(lambda: members(chat_server) == [])
+    wait_for(lambda: members(chat_server) == [])
     with ws(chat_server, "/state/room1") as s, ws(chat_server, "/state/room1") as t:
         s.recv(timeout=10), t.recv(timeout=10)  # the websocket_init greetings
         s.send("leave")
@@ -193,7 +185,7 @@ def test_stop_and_raising_callbacks_close_only_their_socket(chat_server: Server)
         conn.send("stop")
         assert closed_code(conn) == 1000
     log = chat_server.terminate_log  # type: ignore[attr-defined]
-    wait_until(lambda: "stop 'stop'" in log.read_text())
+    wait_for(lambda: "stop 'stop'" in log.read_text())
     text = log.read_text()
     assert "crash ('crash', RuntimeError('handler crashed on purpose'))" in text
     assert "bad ('crash', BadReturn(" in text
@@ -274,7 +266,7 @@ def test_slow_consumer_is_closed_and_others_are_unaffected() -> None:
     with uvicorn_app(CHAT, env={"NOVA_WS_QUEUE_MESSAGES": "50"}) as server:
         slow = raw_upgrade(server.port, "/chat")
         with slow, ws(server, "/chat") as fast:
-            wait_until(lambda: len(members(server)) == 2)
+            wait_for(lambda: len(members(server)) == 2)
             payload = "y" * 65_536
             for i in range(400):  # ~26 MB: far more than the socket buffers hold
                 fast.send(f"{i}:{payload}")

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -29,15 +28,9 @@ from tests.support.servers import (
     wait_dead,
     worker_pids,
 )
+from tests.support.waiting import wait_for
 
 CHAT = ASSETS / "chat"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def lines_with(server: Server, text: str) -> list[str]:

@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from tests.support import rawws
 from tests.support.servers import ASSETS, Server, nova, uvicorn_app
+from tests.support.waiting import wait_for
 
 HOSTILE = ASSETS / "hostile"
 
@@ -105,16 +106,6 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS"):
                 return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
-
-
-def wait_for(check, timeout: float = 15.0) -> float:  # type: ignore[no-untyped-def]
-    """Poll `check` until true; return how long it took (fails at the deadline)."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_pings_from_a_client_that_never_reads_are_bounded(tmp_path: Path) -> None:

@@ -9,9 +9,7 @@ server's middleware) alike.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -19,22 +17,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.support.servers import ASSETS, Server, free_port, nova, spawn
+from tests.support.waiting import quiet_env, wait_for
 
 DEMO = ASSETS / "demo"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
-def quiet_env(**extra: str) -> dict[str, str]:
-    """The test's environment without the NOVA_* and colour variables it may carry."""
-    drop = ("NOVA_", "NO_COLOR", "FORCE_COLOR")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    return {**env, **extra}
 
 
 @contextlib.contextmanager
