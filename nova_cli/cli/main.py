@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from nova_cli import __version__
-from nova_cli.cli import gen, new, routes, serve
+from nova_cli.cli import audit, gen, middleware, new, routes, serve, settings
 from nova_cli.cli.output import CliError, error
 
 app = typer.Typer(
@@ -48,6 +48,9 @@ new.register(app)
 gen.register(app)
 serve.register(app)
 routes.register(app)
+audit.register(app)
+middleware.register(app)
+settings.register(app)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

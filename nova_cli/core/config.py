@@ -157,19 +157,37 @@ def _from_pyproject(path: Path) -> dict[str, Any]:
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    for key, name in _environ_names(environ).items():
+        value: Any = environ[name]
+        if _TYPES[key] is list:  # NOVA_WS_ALLOWED_ORIGINS=https://a.example,https://b.example
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        values[key] = _coerce(key, value, name)
+    return values
+
+
+def _environ_names(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variable that sets each setting present in `environ` (the first name wins)."""
+    found: dict[str, str] = {}
     for key in _TYPES:
         if key == "plugins":
             continue  # a list of tuples does not fit an environment variable
         for name in _ENV_NAMES.get(key, (f"NOVA_{key.upper()}",)):
             if name in environ:
-                value: Any = environ[name]
-                if (
-                    _TYPES[key] is list
-                ):  # NOVA_WS_ALLOWED_ORIGINS=https://a.example,https://b.example
-                    value = [part.strip() for part in value.split(",") if part.strip()]
-                values[key] = _coerce(key, value, name)
+                found[key] = name
                 break
-    return values
+    return found
+
+
+def setting_sources(root: Path) -> dict[str, str]:
+    """Where each setting of the project at `root` comes from, as `load_config` reads it.
+
+    "default", "pyproject.toml" or the environment variable's name.  `root`
+    is the resolved project directory (`NovaConfig.root`).
+    """
+    sources = dict.fromkeys(known_keys(), "default")
+    sources.update(dict.fromkeys(_from_pyproject(root / "pyproject.toml"), "pyproject.toml"))
+    sources.update(_environ_names(os.environ))
+    return sources
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:

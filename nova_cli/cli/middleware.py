@@ -1,0 +1,109 @@
+"""`nova middleware`: the plugin chain each route group runs.
+
+rebar3_nova's `middleware`: the global plugins, then each group's prefix,
+security, plugins ("inherits global" when the group lists none, since a
+group's list replaces the global one) and routes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nova_cli.cli.output import echo
+from nova_cli.cli.usage import Command
+
+
+def register(app: typer.Typer) -> None:
+    app.command("middleware", cls=Command, short_help="Show the plugin chain of each group.")(
+        middleware
+    )
+
+
+def middleware(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    environment: Annotated[
+        str | None, typer.Option("--environment", "-e", help="Passed to routes(environment).")
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--directory", "-C", help="Project directory.")
+    ] = None,
+) -> None:
+    """Show the global plugins and, per group, its security, plugins and routes."""
+    from nova_cli.core.config import load_config
+    from nova_cli.runtime.route_table import build_table
+
+    config = load_config(directory, environment=environment, default_environment="dev")
+    table = build_table(config)
+    chain = describe_chain(table)
+    if as_json:
+        echo(json.dumps(chain, indent=2))
+    else:
+        _print(chain)
+
+
+def describe_chain(table: Any) -> dict[str, Any]:
+    """The global plugin list and every group that has routes, in router order."""
+    from nova_cli.runtime.route_compiler import describe
+
+    groups: dict[int, dict[str, Any]] = {}
+    for route in table.routes:
+        group = route.group
+        if group.index not in groups:
+            groups[group.index] = {
+                "index": group.index,
+                "prefix": group.prefix or "/",
+                "security": describe(group.security) if group.security else None,
+                "plugins": None if group.plugins is None else _plugins(group.plugins),
+                "routes": [],
+            }
+        groups[group.index]["routes"].append(_route_line(route))
+    return {"global": _plugins(table.plugins), "groups": list(groups.values())}
+
+
+def _route_line(route: Any) -> str:
+    if route.status_code is not None:
+        return f"status {route.status_code}"
+    methods = sorted(route.methods - {"HEAD"} if "GET" in route.methods else route.methods)
+    shown = ",".join(methods) or "*"
+    return f"{shown} {route.path} ({route.protocol})"
+
+
+def _plugins(plugins: list[Any]) -> list[dict[str, Any]]:
+    return [{"phase": p.phase, "plugin": p.name, "options": _plain(p.options)} for p in plugins]
+
+
+def _plain(options: Any) -> Any:
+    """Options as JSON can print them: anything else by its repr."""
+    try:
+        json.dumps(options)
+        return dict(options)
+    except (TypeError, ValueError):
+        return {str(k): repr(v) for k, v in dict(options).items()}
+
+
+def _print(chain: dict[str, Any]) -> None:
+    echo("global plugins:")
+    _print_plugins(chain["global"], indent="  ")
+    for group in chain["groups"]:
+        echo(f"group {group['index']}: prefix {group['prefix']}")
+        echo(f"  security: {group['security'] or '-'}")
+        if group["plugins"] is None:
+            echo("  plugins: inherits global")
+        else:
+            echo("  plugins:")
+            _print_plugins(group["plugins"], indent="    ")
+        echo("  routes:")
+        for route in group["routes"]:
+            echo(f"    {route}")
+
+
+def _print_plugins(plugins: list[dict[str, Any]], indent: str) -> None:
+    if not plugins:
+        echo(f"{indent}(none)")
+    for p in plugins:
+        options = f" {json.dumps(p['options'])}" if p["options"] else ""
+        echo(f"{indent}{p['phase']} {p['plugin']}{options}")
