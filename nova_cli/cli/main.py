@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from nova_cli import __version__
-from nova_cli.cli import audit, gen, middleware, new, routes, serve, settings
+from nova_cli.cli import audit, gen, middleware, new, openapi, routes, serve, settings
 from nova_cli.cli.output import CliError, error
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ routes.register(app)
 audit.register(app)
 middleware.register(app)
 settings.register(app)
+openapi.register(app)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nova_cli.core.closecodes import GOING_AWAY, SERVICE_RESTART
+from nova_cli.devserver.apidocs import ApiDocs
 from nova_cli.devserver.console import relative, say
 from nova_cli.devserver.docs import Docs
 from nova_cli.devserver.livereload import LiveReload, LiveReloadHub, QuietStream, problem_event
@@ -89,8 +90,15 @@ class DevWorker:
         app: Any = ErrorOverlay(self.app, lambda: self.problem)
         if self.live_reload:
             app = LiveReload(app, self.hub)
+        app = ApiDocs(app, self.served_table)
         # Outside the overlay: the docs answer while the app's code is broken.
         return Docs(app)
+
+    def served_table(self) -> Any:
+        """The route table being served; None while the app's code does not load."""
+        if self.app is None or self.problem is not None:
+            return None
+        return self.app.router.table
 
     # -- serving --------------------------------------------------------
     async def serve(self, listen: socket.socket, control: socket.socket) -> None:

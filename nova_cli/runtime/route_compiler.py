@@ -20,7 +20,7 @@ from typing import Any
 from nova_cli.core.errors import RouteTableError
 
 GROUP_KEYS = ("prefix", "security", "plugins", "routes")
-ROUTE_OPTION_KEYS = ("methods", "protocol", "extra_state", "sync_callbacks")
+ROUTE_OPTION_KEYS = ("methods", "protocol", "extra_state", "sync_callbacks", "json_schema")
 SYNC_CALLBACKS = ("inline", "thread")  # where a ws handler's plain `def` callbacks run
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 _BINDING = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
@@ -53,6 +53,7 @@ class Route:
     wildcard_at: int | None = None  # index of the `[...]` segment, if any
     entry: str = ""  # how the user wrote it, for messages
     sync_callbacks: str = "inline"  # ws routes: "thread" runs plain `def` callbacks in threads
+    json_schema: Path | None = None  # http routes: the JSON Schema their request body must meet
 
     def allows(self, method: str) -> bool:
         return not self.methods or method in self.methods
@@ -205,6 +206,9 @@ def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
             raise RouteTableError(f"target {target!r:.60} is not callable")
     else:
         raise RouteTableError(f"unknown protocol {protocol!r} (allowed: 'http', 'ws')")
+    json_schema = _json_schema(options, extra_state, app_dir)
+    if json_schema is not None and protocol != "http":
+        raise RouteTableError("json_schema is an option of http routes only")
     return Route(
         path=full,
         protocol=protocol,
@@ -217,7 +221,29 @@ def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
         wildcard_at=wildcard_at,
         entry=label,
         sync_callbacks=sync_callbacks,
+        json_schema=json_schema,
     )
+
+
+def _json_schema(options: dict[str, Any], extra_state: Any, app_dir: Path | None) -> Path | None:
+    """The schema file of a route: the `json_schema` option, or Nova's form in extra_state."""
+    named = options.get("json_schema")
+    nova_form = extra_state.get("json_schema") if isinstance(extra_state, dict) else None
+    if named is not None and nova_form is not None and named != nova_form:
+        raise RouteTableError("json_schema is given twice, as an option and in extra_state")
+    local = named if named is not None else nova_form
+    if local is None:
+        return None
+    if not isinstance(local, str | Path):
+        raise RouteTableError(f"json_schema must be a path to a .json file, got {local!r:.60}")
+    path = Path(local)
+    if not path.is_absolute():
+        if app_dir is None:
+            raise RouteTableError("a relative json_schema path needs an app package")
+        path = app_dir / path
+    if not path.is_file():
+        raise RouteTableError(f"json_schema {str(path)!r} does not exist")
+    return path.resolve()
 
 
 def _methods(value: Any) -> frozenset[str]:

@@ -208,17 +208,29 @@ def _resource(name: str, project: Project, context: dict[str, str], **opts: Any)
     from nova_cli.scaffold.router_edit import RouteEntry
 
     target = f"{name}_controller"
+    context["singular"] = singular(name)
+    schema = f"schemas/{context['singular']}.json"
     routes = [
         RouteEntry(f"/{name}", f"{target}.list", ("get",)),
-        RouteEntry(f"/{name}", f"{target}.create", ("post",)),
+        RouteEntry(f"/{name}", f"{target}.create", ("post",), json_schema=schema),
         RouteEntry(f"/{name}/:id", f"{target}.show", ("get",)),
-        RouteEntry(f"/{name}/:id", f"{target}.update", ("put",)),
+        RouteEntry(f"/{name}/:id", f"{target}.update", ("put",), json_schema=schema),
         RouteEntry(f"/{name}/:id", f"{target}.delete", ("delete",)),
     ]
     url = f"http://127.0.0.1:{project.port}"
     body = '{"title": "Dune"}'
     hint = f"curl -X POST -H 'content-type: application/json' -d '{body}' {url}/{name}"
     return Made(target, routes, [hint])
+
+
+def singular(name: str) -> str:
+    """The name of one item of a resource: books → book, categories → category, boxes → box."""
+    for plural, one in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh")):
+        if name.endswith(plural) and len(name) > len(plural):
+            return name[: -len(plural)] + one
+    if name.endswith("s") and not name.endswith("ss") and len(name) > 1:
+        return name[:-1]
+    return name
 
 
 # The generator of each `nova gen` kind; its template is templates/<kind with _>.

@@ -28,12 +28,18 @@ class RouteEntry:
     target: str  # Python code: `users_controller.index`, or a module for ws
     methods: tuple[str, ...] = ()  # lower case; empty: every method
     protocol: str = "http"
+    json_schema: str | None = None  # the schema file the request body must meet
+
+    def options(self) -> str:
+        """The options dict, as source code."""
+        if self.protocol == "ws":
+            return '{"protocol": "ws"}'
+        schema = f', "json_schema": {_quote(self.json_schema)}' if self.json_schema else ""
+        methods = ", ".join(_quote(m) for m in self.methods)
+        return "{" + f'"methods": [{methods}]{schema}' + "}"
 
     def code(self) -> str:
-        if self.protocol == "ws":
-            options = '{"protocol": "ws"}'
-        else:
-            options = "{" + f'"methods": [{", ".join(_quote(m) for m in self.methods)}]' + "}"
+        options = self.options()
         return f"({_quote(self.path)}, {self.target}, {options})"
 
 
@@ -103,7 +109,7 @@ def add_routes(source: str, entries: Sequence[RouteEntry], imports: Sequence[Imp
             module, added = ensure_import(module, imp, "router.py", imp.module.split(".")[0])
             if added:
                 result.imports_added.append(imp)
-    result.source = _checked(module.code, "router.py")
+    result.source = _checked(_wrap_long_entries(module.code, result.added), "router.py")
     return result
 
 
@@ -339,6 +345,25 @@ def _append_elements(node: cst.List, values: list[cst.BaseExpression]) -> cst.Li
     return node.with_changes(
         elements=[*elements, *new], rbracket=node.rbracket.with_changes(whitespace_before=closing)
     )
+
+
+# ruff format's default width: the generated apps keep it, and pass `ruff format --check`.
+LINE_LENGTH = 88
+
+
+def _wrap_long_entries(source: str, added: Sequence[RouteEntry]) -> str:
+    """Each added route that does not fit on one line, laid out as ruff format lays it out."""
+    lines = source.split("\n")
+    for entry in added:
+        code = entry.code() + ","
+        for i, line in enumerate(lines):
+            indent = line[: len(line) - len(line.lstrip(" "))]
+            if line.strip() == code and len(line) > LINE_LENGTH:
+                inner = indent + "    "
+                parts = [_quote(entry.path), entry.target, entry.options()]
+                lines[i : i + 1] = [f"{indent}(", *(f"{inner}{p}," for p in parts), f"{indent}),"]
+                break
+    return "\n".join(lines)
 
 
 # -- helpers -------------------------------------------------------------------------------

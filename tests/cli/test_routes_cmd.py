@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_nova as nova
 from tests.support.servers import ASSETS
 
 ROUTER = """
@@ -69,18 +67,6 @@ def shop(tmp_path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
     return tmp_path / "shop_project"
-
-
-def nova(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOVA_")}
-    return subprocess.run(
-        [sys.executable, "-m", "nova_cli.cli.main", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**env, "NO_COLOR": "1"},
-    )
 
 
 def test_routes_json(shop: Path) -> None:

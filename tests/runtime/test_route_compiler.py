@@ -284,3 +284,55 @@ def test_ws_sync_callbacks_option() -> None:
     (inline,) = compile_one(("/a", ws_module(), {"protocol": "ws"}))
     (threaded,) = compile_one(("/b", ws_module(), {"protocol": "ws", "sync_callbacks": "thread"}))
     assert (inline.sync_callbacks, threaded.sync_callbacks) == ("inline", "thread")
+
+
+def test_json_schema_option_and_novas_extra_state_form(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    schema = tmp_path / "schemas" / "book.json"
+    schema.write_text('{"type": "object"}')
+    named, nova_form, both = compile_one(
+        ("/a", index, {"methods": ["post"], "json_schema": "schemas/book.json"}),
+        ("/b", index, {"methods": ["post"], "extra_state": {"json_schema": "schemas/book.json"}}),
+        (
+            "/c",
+            index,
+            {
+                "json_schema": "schemas/book.json",
+                "extra_state": {"json_schema": "schemas/book.json"},
+            },
+        ),
+        app_dir=tmp_path,
+    )
+    assert named.json_schema == nova_form.json_schema == both.json_schema == schema.resolve()
+    assert nova_form.extra_state == {"json_schema": "schemas/book.json"}  # still the controller's
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"json_schema": "schemas/missing.json"},
+            "json_schema '{dir}/schemas/missing.json' does not",
+        ),
+        ({"json_schema": 42}, "json_schema must be a path to a .json file, got 42"),
+        (
+            {"json_schema": "a.json", "extra_state": {"json_schema": "b.json"}},
+            "json_schema is given twice",
+        ),
+    ],
+)
+def test_json_schema_errors_name_the_route(tmp_path: Path, options: Any, message: str) -> None:
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "b.json").write_text("{}")
+    with pytest.raises(RouteTableError) as err:
+        compile_one(("/x", index, options), app_dir=tmp_path)
+    assert message.format(dir=tmp_path) in str(err.value)
+    assert str(err.value).startswith("group 0, route 0 ('/x', ")
+
+
+def test_json_schema_is_for_http_routes_only(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text("{}")
+    with pytest.raises(RouteTableError, match="json_schema is an option of http routes only"):
+        compile_one(
+            ("/ws", ws_module(), {"protocol": "ws", "json_schema": "a.json"}), app_dir=tmp_path
+        )
