@@ -1,4 +1,4 @@
-"""`nova gen KIND NAME`: add a controller, WebSocket handler, fallback, handler or resource.
+"""`nova gen KIND NAME`: add a controller, WebSocket handler, fallback, handler, resource or test.
 
 Every generator writes its module and a passing test, and adds its routes to
 `router.py`; it shows its plan first (`create`, `identical`, `conflict`,
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 gen_app = typer.Typer(
     name="gen",
-    help="Generate code into the app: controller, ws-handler, fallback, handler, resource.",
-    short_help="Generate code: controller, ws-handler, fallback, handler, resource.",
+    help="Generate code into the app: controller, ws-handler, fallback, handler, resource, test.",
+    short_help="Generate code: controller, ws-handler, fallback, handler, resource, test.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -131,6 +131,19 @@ def resource(
 ) -> None:
     """A JSON CRUD controller (list, create, show, update, delete), its tests and 5 routes."""
     _generate("resource", name, directory, dry_run, force, no_route)
+
+
+@gen_app.command("test", cls=Command, short_help="A test of an existing controller's routes.")
+def test(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="e.g. users → tests/test_users_controller.py")
+    ],
+    dry_run: DryRun = False,
+    force: Force = False,
+    directory: Directory = None,
+) -> None:
+    """A test calling each route of controllers/NAME_controller.py, with the testing kit."""
+    _generate("test", name, directory, dry_run, force, no_route=False)
 
 
 def _generate(

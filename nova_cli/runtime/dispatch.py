@@ -169,8 +169,11 @@ class NovaRouter(Router):
     async def call_route(self, table: RouteTable, route: Route, req: Request) -> Response:
         if route.protocol == "static":
             # Resolving the path and checking the file touch the disk: off the loop.
-            found = await run_in_threadpool(static.serve, route.target, req.pathinfo)
-            return found or await self.status_page(table, req, 404, message="file not found")
+            found = await run_in_threadpool(static.serve, route.target, req.pathinfo, route.static)
+            if isinstance(found, int):
+                message = "file not found" if found == 404 else "directory listing is off"
+                return await self.status_page(table, req, found, message=message)
+            return found
         req.controller = route.target
         result = await self.produce(table, route.target, req, req)
         return await self.respond(table, result, req, route.target)

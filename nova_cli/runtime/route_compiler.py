@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from nova_cli.core.errors import RouteTableError
+from nova_cli.runtime.static import STATIC_OPTION_KEYS, StaticOptions, static_options
 
 GROUP_KEYS = ("prefix", "security", "plugins", "routes")
-ROUTE_OPTION_KEYS = ("methods", "protocol", "extra_state", "sync_callbacks", "json_schema")
+ROUTE_OPTION_KEYS = (
+    "methods",
+    "protocol",
+    "extra_state",
+    "sync_callbacks",
+    "json_schema",
+    *STATIC_OPTION_KEYS,
+)
 SYNC_CALLBACKS = ("inline", "thread")  # where a ws handler's plain `def` callbacks run
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 _BINDING = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
@@ -54,6 +62,7 @@ class Route:
     entry: str = ""  # how the user wrote it, for messages
     sync_callbacks: str = "inline"  # ws routes: "thread" runs plain `def` callbacks in threads
     json_schema: Path | None = None  # http routes: the JSON Schema their request body must meet
+    static: StaticOptions | None = None  # static routes: content type, index files, listing
 
     def allows(self, method: str) -> bool:
         return not self.methods or method in self.methods
@@ -184,10 +193,15 @@ def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
     segments, bindings, wildcard_at = _parse_path(full)
 
     protocol = options.get("protocol", "http")
+    static = None
     if isinstance(target, str):
         if "protocol" in options:
             raise RouteTableError("a static route takes no protocol")
         protocol, target = "static", _static_target(target, app_dir)
+        static = static_options(options)
+    elif any(key in options for key in STATIC_OPTION_KEYS):
+        used = ", ".join(key for key in STATIC_OPTION_KEYS if key in options)
+        raise RouteTableError(f"{used}: options of static routes only")
     elif protocol == "ws":
         if "methods" in options:
             raise RouteTableError("a ws route takes no methods")
@@ -222,6 +236,7 @@ def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
         entry=label,
         sync_callbacks=sync_callbacks,
         json_schema=json_schema,
+        static=static,
     )
 
 

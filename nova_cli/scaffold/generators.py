@@ -223,6 +223,42 @@ def _resource(name: str, project: Project, context: dict[str, str], **opts: Any)
     return Made(target, routes, [hint])
 
 
+def _test(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
+    validate_name("controller", name, suffix="_controller")
+    from nova_cli.scaffold.router_edit import CannotEdit, http_routes_to
+
+    module = f"{name}_controller"
+    where = PurePosixPath(project.app, "controllers", f"{module}.py")
+    if not (project.root / where).is_file():
+        raise ScaffoldError(f"no controller {where}: nova gen test covers an existing controller")
+    router = project.root / project.app / "router.py"
+    try:
+        routes = http_routes_to(router.read_text(encoding="utf-8"), module)
+    except CannotEdit as exc:
+        raise ScaffoldError(f"cannot read the routes of {module} in router.py: {exc}") from None
+    if not routes:
+        raise ScaffoldError(f"no route in {project.app}/router.py reaches {module}; add one first")
+    context["cases"] = ";".join(_test_cases(routes))
+    return Made(f"test_{module}")
+
+
+def _test_cases(routes: list[tuple[str, frozenset[str] | None]]) -> list[str]:
+    """`function method path` per route and method, a binding filled with 1."""
+    cases, names = [], set()
+    for path, methods in routes:
+        concrete = "/".join("1" if part.startswith(":") else part for part in path.split("/"))
+        for method in sorted(methods or {"GET"}):
+            if method == "HEAD" and "GET" in (methods or ()):
+                continue
+            words = re.sub(r"[^a-z0-9]+", "_", f"{method} {path}".lower()).strip("_")
+            function, n = f"test_{words}", 2
+            while function in names:
+                function, n = f"test_{words}_{n}", n + 1
+            names.add(function)
+            cases.append(f"{function} {method.lower()} {concrete or '/'}")
+    return cases
+
+
 def singular(name: str) -> str:
     """The name of one item of a resource: books → book, categories → category, boxes → box."""
     for plural, one in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh")):
@@ -240,6 +276,7 @@ GENERATORS: dict[str, Callable[..., Made]] = {
     "fallback": _fallback,
     "handler": _handler,
     "resource": _resource,
+    "test": _test,
 }
 KINDS = tuple(GENERATORS)
 

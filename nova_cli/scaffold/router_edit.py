@@ -193,33 +193,7 @@ def _describe_existing(module: cst.Module, element: cst.BaseElement) -> _Existin
 
 
 def _find_route_list(module: cst.Module) -> cst.List:
-    function = next(
-        (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "routes"),
-        None,
-    )
-    if function is None:
-        raise CannotEdit("router.py has no routes(environment) function at its top level")
-    returns = _returns(function)
-    if len(returns) != 1 or returns[0].value is None:
-        raise CannotEdit(
-            f"routes() has {len(returns)} return statements; only one returning a list "
-            "literal can be edited"
-        )
-    groups = returns[0].value
-    if isinstance(groups, cst.Name):
-        groups = _assigned_list(module, function, groups.value)
-    if not isinstance(groups, cst.List):
-        raise CannotEdit(
-            f"routes() returns `{_code(module, returns[0].value)}`, not a list literal "
-            "(the route table is built dynamically)"
-        )
-    for element in groups.elements:
-        group = element.value
-        if not isinstance(group, cst.Dict):
-            raise CannotEdit(
-                f"a route group is `{_code(module, group)}`, not a dict literal "
-                "(the route table is built dynamically)"
-            )
+    for group in _route_groups(module):
         entries = _dict_entries(module, group)
         if entries is None:
             continue
@@ -240,6 +214,61 @@ def _find_route_list(module: cst.Module) -> cst.List:
             )
         return routes
     raise CannotEdit('routes() has no group with prefix "" and security False to add routes to')
+
+
+def _route_groups(module: cst.Module) -> list[cst.Dict]:
+    """The group dicts of the list literal `routes()` returns; CannotEdit when there is none."""
+    function = next(
+        (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "routes"),
+        None,
+    )
+    if function is None:
+        raise CannotEdit("router.py has no routes(environment) function at its top level")
+    returns = _returns(function)
+    if len(returns) != 1 or returns[0].value is None:
+        raise CannotEdit(
+            f"routes() has {len(returns)} return statements; only one returning a list "
+            "literal can be edited"
+        )
+    groups = returns[0].value
+    if isinstance(groups, cst.Name):
+        groups = _assigned_list(module, function, groups.value)
+    if not isinstance(groups, cst.List):
+        raise CannotEdit(
+            f"routes() returns `{_code(module, returns[0].value)}`, not a list literal "
+            "(the route table is built dynamically)"
+        )
+    found = []
+    for element in groups.elements:
+        group = element.value
+        if not isinstance(group, cst.Dict):
+            raise CannotEdit(
+                f"a route group is `{_code(module, group)}`, not a dict literal "
+                "(the route table is built dynamically)"
+            )
+        found.append(group)
+    return found
+
+
+def http_routes_to(source: str, module_name: str) -> list[tuple[str, frozenset[str] | None]]:
+    """The HTTP routes of router.py whose target is a function of `module_name`.
+
+    Each is (full path with its group's prefix, methods or None for every
+    method), as far as the router can be read without running it.
+    """
+    module = _parse(source, "router.py")
+    found: list[tuple[str, frozenset[str] | None]] = []
+    for group in _route_groups(module):
+        entries = _dict_entries(module, group) or {}
+        prefix, routes = entries.get("prefix"), entries.get("routes")
+        base = prefix.evaluated_value if isinstance(prefix, cst.SimpleString) else ""
+        if not isinstance(base, str) or not isinstance(routes, cst.List):
+            continue
+        for element in routes.elements:
+            route = _describe_existing(module, element)
+            if route and route.kind == "http" and route.target.startswith(module_name + "."):
+                found.append(((base.rstrip("/") + route.path) or "/", route.methods))
+    return found
 
 
 def _returns(function: cst.FunctionDef) -> list[cst.Return]:

@@ -296,3 +296,71 @@ def test_a_conflict_stops_the_plan_and_nothing_is_shown_as_created(nova, app_roo
     assert lines[1] == "\033[33m      skip\033[0m  tests/test_users_controller.py  (would create)"
     assert lines[2] == "\033[33m      skip\033[0m  myapp/router.py  (would inject 1 route)"
     assert "\033[32m" not in result.output  # nothing green: nothing was written
+
+
+PREFIXED_ROUTER = """
+from myapp.controllers import main_controller, users_controller
+
+
+def routes(environment):
+    return [
+        {"prefix": "", "security": False, "routes": [("/", main_controller.index)]},
+        {
+            "prefix": "/api",
+            "security": lambda req: True,
+            "routes": [
+                ("/users/:id", users_controller.show, {"methods": ["get", "put", "head"]}),
+                ("/users", users_controller.index, {"methods": ["post"]}),
+            ],
+        },
+    ]
+"""
+
+
+def test_gen_test_covers_each_route_and_method_of_a_controller(nova, app_root):
+    (app_root / "myapp/controllers/users_controller.py").write_text(
+        "def show(req):\n    return ('json', {})\n\ndef index(req):\n    return ('json', [])\n"
+    )
+    (app_root / ROUTER).write_text(PREFIXED_ROUTER)
+    result = nova("gen", "test", "users", cwd=app_root)
+    assert result.exit_code == 0, result.output
+    assert "create  tests/test_users_controller.py" in result.output
+    test = (app_root / "tests/test_users_controller.py").read_text()
+    assert 'def test_get_api_users_id(client):\n    response = client.get("/api/users/1")' in test
+    assert 'response = client.put("/api/users/1", json={})' in test
+    assert 'response = client.post("/api/users", json={})' in test
+    assert "head(" not in test  # HEAD comes with GET
+    assert test.count("assert response.status_code < 500") == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "router", "message"),
+    [
+        ("nope", None, "no controller myapp/controllers/nope_controller.py"),
+        ("users", None, "no route in myapp/router.py reaches users_controller; add one first"),
+        (
+            "users",
+            "def routes(environment):\n    return build()\n",
+            "cannot read the routes of users_controller in router.py: routes() returns `build()`",
+        ),
+        ("users_controller", None, "leave out the '_controller' suffix"),
+    ],
+)
+def test_gen_test_refuses_what_it_cannot_cover(nova, app_root, name, router, message):
+    (app_root / "myapp/controllers/users_controller.py").write_text("def index(req): ...\n")
+    if router is not None:
+        (app_root / ROUTER).write_text(router)
+    before = snapshot(app_root)
+    result = nova("gen", "test", name, cwd=app_root)
+    assert result.exit_code == 1
+    assert message in str(result.exception)
+    assert snapshot(app_root) == before
+
+
+def test_gen_test_does_not_overwrite_the_controllers_own_test(nova, app_root):
+    assert nova("gen", "controller", "users", cwd=app_root).exit_code == 0
+    before = snapshot(app_root)
+    result = nova("gen", "test", "users", cwd=app_root)
+    assert result.exit_code == 1
+    assert "conflict  tests/test_users_controller.py" in result.output
+    assert snapshot(app_root) == before

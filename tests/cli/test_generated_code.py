@@ -36,7 +36,7 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_generated_tests_pass(full_app):
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], full_app)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "20 passed" in done.stdout, done.stdout
+    assert "21 passed" in done.stdout, done.stdout
 
 
 # A WebSocket handler broken in a way only a real socket shows: the generated test must fail.

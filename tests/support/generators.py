@@ -7,4 +7,5 @@ GENERATORS = [
     ["fallback", "oops"],
     ["handler", "xml"],
     ["resource", "books"],
+    ["test", "main"],
 ]
