@@ -27,12 +27,12 @@ from typing import Any
 
 from nova_cli import terms
 from nova_cli.core.config import NovaConfig
-from nova_cli.session._session import Session
+from nova_cli.session._session import Session, copy_term
 from nova_cli.session.backends.base import SessionBackend
 from nova_cli.session.backends.memory import MemoryBackend
 
 REFRESH = 60.0  # seconds: the most often a read-only request refreshes the idle deadline
-_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) makes
+ID_LENGTH = 43  # of secrets.token_urlsafe(32): the cookie's pattern allows only its characters
 
 
 class SessionStore:
@@ -54,6 +54,10 @@ class SessionStore:
         self.idle = idle
         self.absolute = absolute
         self.clock = clock
+        # The cookie read straight from the request's head: cheaper than
+        # parsing every cookie of it, on every request of the app.
+        name = re.escape(cookie.encode("latin-1"))
+        self._find = re.compile(rb"(?:^|;)\s*" + name + rb'="?([A-Za-z0-9_-]*)').search
         # A quarter of a short idle timeout, so that a session in use is never
         # more than a quarter short of it.
         self.refresh = min(REFRESH, idle / 4)
@@ -94,27 +98,32 @@ class SessionStore:
         Raises `SessionUnavailable` when the backend does not answer.
         """
         req.sessions = self
-        sid = req.cookies.get(self.cookie)
+        sid = self._cookie(req.scope["headers"])
         if sid is None:
             return  # `req.session` makes an empty one if the request asks for it
-        record = await self.backend.load(sid) if _ID.fullmatch(sid) else None
+        record = await self.backend.load(sid) if len(sid) == ID_LENGTH else None
         session = self._live(sid, record)
         # The client's cookie names nothing alive: an empty session, which a
         # write gives a new id (the id a client brings is never adopted).
         req._session = session if session is not None else Session()
 
+    def _cookie(self, headers: list[tuple[bytes, bytes]]) -> str | None:
+        for key, value in headers:
+            if key == b"cookie":
+                found = self._find(value)
+                if found is not None:
+                    return found.group(1).decode("ascii")
+        return None
+
     def _live(self, sid: str, record: Any) -> Session | None:
-        if not isinstance(record, dict):
-            return None
-        data, created, seen = record.get("data"), record.get("created"), record.get("seen")
-        times = (int, float)
-        if not (isinstance(data, dict) and isinstance(created, times) and isinstance(seen, times)):
-            return None
+        try:
+            data, created, seen = record["data"], float(record["created"]), float(record["seen"])
+        except (TypeError, KeyError, ValueError):
+            return None  # not a record of ours
         now = self.clock()
-        if now >= created + self.absolute or now >= seen + self.idle:
+        if type(data) is not dict or now >= created + self.absolute or now >= seen + self.idle:
             return None
-        # The request works on a copy; `loaded` (never changed) tells what it changed.
-        return Session(sid, copy_term(data), data, created, seen)
+        return Session(sid, data, created, seen)
 
     async def commit(self, req: Any) -> None:
         """Save what the request changed, refresh or forget the session, set the cookie.
@@ -162,15 +171,3 @@ class SessionStore:
         await self.backend.save(sid, record, ttl)
         session.id, session.created, session.seen = sid, created, now
         return True
-
-
-def copy_term(value: Any) -> Any:
-    """A deep copy of a value `nova_cli.terms` allows (scalars are shared, being immutable)."""
-    kind = type(value)
-    if kind is dict:
-        return {key: copy_term(item) for key, item in value.items()}
-    if kind is list:
-        return [copy_term(item) for item in value]
-    if kind is tuple:
-        return tuple(copy_term(item) for item in value)
-    return value
