@@ -59,9 +59,11 @@ def test_sessions_page_login_notes_logout(tmp_path: Path) -> None:
     (root / "notes_app" / "views").mkdir()
     (root / "notes_app" / "views" / "login.html").write_text(view.group(1))
     # dev: the cookies are not Secure, so the client sends them over http
-    with uvicorn_app(root, env={"NOVA_ENVIRONMENT": "dev"}) as server:
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            _drive_the_notes_app(client)
+    with (
+        uvicorn_app(root, env={"NOVA_ENVIRONMENT": "dev"}) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        _drive_the_notes_app(client)
 
 
 def _drive_the_notes_app(client: httpx.Client) -> None:
