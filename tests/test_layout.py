@@ -4,7 +4,8 @@
   (production carries neither a terminal nor a reloader);
 - the scaffold side (generating code) never imports the runtime, the dev
   server, Starlette or uvicorn (generating a project needs no server);
-- pub/sub never imports the runtime, the CLI or the dev server; the process
+- pub/sub never imports the runtime, the CLI or the dev server; sessions
+  neither, nor a server (the runtime hands them the request); the process
   model (process, pid, terms) imports none of pub/sub, the runtime or above;
 - what every part shares (core, config, discover) imports none of the parts;
 - nothing imports the testing kit (`nova_cli.testing`) or Starlette's test
@@ -31,6 +32,7 @@ RULES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("nova_cli.runtime",), ("nova_cli.cli", "nova_cli.devserver", *SCAFFOLD)),
     (SCAFFOLD, ("nova_cli.runtime", "nova_cli.devserver", "nova_cli.pubsub", *SERVERS)),
     (("nova_cli.pubsub",), ("nova_cli.runtime", "nova_cli.cli", "nova_cli.devserver")),
+    (("nova_cli.session",), ("nova_cli.runtime", "nova_cli.cli", "nova_cli.devserver", *SERVERS)),
     (
         ("nova_cli.process", "nova_cli.pid", "nova_cli.terms"),
         ("nova_cli.pubsub", "nova_cli.runtime", "nova_cli.cli", "nova_cli.devserver", *SERVERS),

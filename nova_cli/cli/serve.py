@@ -157,6 +157,14 @@ def run(
             "pub/sub backend: each worker has its own channels.",
         ),
     ] = False,
+    sessions_per_worker: Annotated[
+        bool,
+        typer.Option(
+            "--sessions-per-worker",
+            help="Run several workers of an app that uses sessions with sessions in memory: "
+            "each worker has its own.",
+        ),
+    ] = False,
     log_level: LogLevelOpt = None,
     log_format: Annotated[
         LogFormat | None,
@@ -184,21 +192,29 @@ def run(
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
     )
-    _run_uvicorn(config, workers=workers, pubsub_per_worker=pubsub_per_worker)
+    _run_uvicorn(
+        config,
+        workers=workers,
+        pubsub_per_worker=pubsub_per_worker,
+        sessions_per_worker=sessions_per_worker,
+    )
 
 
-def _run_uvicorn(config: Any, *, workers: int, pubsub_per_worker: bool = False) -> None:
+def _run_uvicorn(
+    config: Any, *, workers: int, pubsub_per_worker: bool = False, sessions_per_worker: bool = False
+) -> None:
     from nova_cli.runtime.server import serve as serve_app
 
     serve_app(
         config,
         workers,
-        on_ready=lambda: _banner(config, workers, pubsub_per_worker),
+        on_ready=lambda: _banner(config, workers, pubsub_per_worker, sessions_per_worker),
         pubsub_per_worker=pubsub_per_worker,
+        sessions_per_worker=sessions_per_worker,
     )
 
 
-def _banner(config: Any, workers: int, pubsub_per_worker: bool) -> None:
+def _banner(config: Any, workers: int, pubsub_per_worker: bool, sessions_per_worker: bool) -> None:
     """What is served where, how many connections a worker can hold, and any caveat."""
     import logging
     import resource
@@ -222,6 +238,11 @@ def _banner(config: Any, workers: int, pubsub_per_worker: bool) -> None:
         lines.append(
             "pub/sub in memory, per worker: clients on different workers do not share "
             "channels (--pubsub-per-worker)"
+        )
+    if workers > 1 and sessions_per_worker and config.sessions_in == "memory":
+        lines.append(
+            "sessions in memory, per worker: a client whose requests reach another worker "
+            "has no session there (--sessions-per-worker)"
         )
     for line in lines:
         if text:

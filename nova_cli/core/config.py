@@ -48,10 +48,28 @@ class NovaConfig:
     access_log: bool = False  # a line per request; `nova serve` turns it on by default
     proxy_headers: bool = True  # client and scheme from X-Forwarded-* of forwarded_allow_ips
     forwarded_allow_ips: str = "127.0.0.1,::1"  # "*" or addresses and networks, comma-separated
+    session_backend: str | None = None  # "memory" or "redis"; None: Redis when pubsub is
+    session_cookie: str = "session_id"
+    session_secure: bool | None = None  # None: Secure unless the environment is dev
+    session_idle_timeout: float = 86400.0  # seconds since the session's last use
+    session_absolute_timeout: float = 1209600.0  # seconds since it was made (14 days)
 
     @property
     def dev(self) -> bool:
         return self.environment == "dev"
+
+    @property
+    def sessions_in(self) -> str:
+        """Where sessions are kept: the setting, else Redis when pub/sub is there, else memory."""
+        if self.session_backend is not None:
+            return self.session_backend
+        redis = self.pubsub is not None and self.pubsub.lower().startswith(("redis:", "rediss:"))
+        return "redis" if redis else "memory"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the session cookie is `Secure`: `session_secure`, else outside dev."""
+        return self.session_secure if self.session_secure is not None else not self.dev
 
 
 # uvicorn's levels ("trace" is its own, below debug) and the log formats.
@@ -95,6 +113,11 @@ _TYPES: dict[str, type] = {
     "access_log": bool,
     "proxy_headers": bool,
     "forwarded_allow_ips": str,
+    "session_backend": str,
+    "session_cookie": str,
+    "session_secure": bool,
+    "session_idle_timeout": float,
+    "session_absolute_timeout": float,
 }
 # NOVA_PUBSUB_URL is the documented name; NOVA_ENV is a common shorthand.
 _ENV_NAMES = {
@@ -271,6 +294,24 @@ def _trusted_proxies(value: str) -> str:
     return ",".join(entries)
 
 
+SESSION_BACKENDS = ("memory", "redis")
+
+
+def _session_backend(value: str) -> str:
+    if value not in SESSION_BACKENDS:
+        raise ValueError(f"expected one of {', '.join(SESSION_BACKENDS)}, got {value!r}")
+    return value
+
+
+_COOKIE_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")  # RFC 6265's token
+
+
+def _cookie_name(value: str) -> str:
+    if not _COOKIE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a cookie name (letters, digits and !#$%&'*+-.^_`|~)")
+    return value
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ws_allowed_origins": _origins,
     "max_header_count": _positive,
@@ -282,6 +323,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "log_level": _log_level,
     "log_format": _log_format,
     "forwarded_allow_ips": _trusted_proxies,
+    "session_backend": _session_backend,
+    "session_cookie": _cookie_name,
+    "session_idle_timeout": _positive,
+    "session_absolute_timeout": _positive,
 }
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 

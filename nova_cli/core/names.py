@@ -13,9 +13,11 @@ BUILTIN_PLUGINS = {
     "request": "nova_cli.runtime.plugins.request",
     "cors": "nova_cli.runtime.plugins.cors",
     "correlation": "nova_cli.runtime.plugins.correlation",
+    "csrf": "nova_cli.runtime.plugins.csrf",
     "nova_request_plugin": "nova_cli.runtime.plugins.request",
     "nova_cors_plugin": "nova_cli.runtime.plugins.cors",
     "nova_correlation_plugin": "nova_cli.runtime.plugins.correlation",
+    "nova_csrf_plugin": "nova_cli.runtime.plugins.csrf",
 }
 
 

@@ -15,6 +15,7 @@ from nova_cli.pubsub import PubSub
 from nova_cli.runtime.dispatch import NovaRouter
 from nova_cli.runtime.route_table import build_table
 from nova_cli.runtime.shutdown import CONNECTIONS_KEY
+from nova_cli.session import SessionStore
 
 
 def create_app(
@@ -34,7 +35,13 @@ def create_app(
     if config is None:
         config = load_config(Path(root) if root is not None else None, app=app, **settings)
     table = build_table(config)
-    router = NovaRouter(table, config, lifespan=_lifespan, pubsub=_pubsub_for(config))
+    router = NovaRouter(
+        table,
+        config,
+        lifespan=_lifespan,
+        pubsub=_pubsub_for(config),
+        sessions=_sessions_for(config),
+    )
     starlette = NovaApp(debug=config.dev)
     starlette.router = router
     starlette.state.nova_config = config
@@ -49,6 +56,13 @@ def _pubsub_for(config: NovaConfig) -> PubSub:
     except (ValueError, ConnectionError) as exc:
         raise ConfigError(str(exc)) from None
     return chosen
+
+
+def _sessions_for(config: NovaConfig) -> SessionStore:
+    try:
+        return SessionStore.from_config(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class NovaApp(Starlette):
@@ -78,6 +92,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     # parent that imported the app and forked (gunicorn --preload).
     process.fix_node()
     await pubsub.start(router.pubsub)
+    await router.sessions.start()
     try:
         # The lifespan state reaches the server: its protocols read the app's
         # limits from it, and its shutdown the app's WebSocket connections.
@@ -86,6 +101,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # Under `nova serve`/`nova run` the server closes sockets with 1001 before
         # this point; under plain uvicorn, uvicorn has closed them with 1012.
         await router.connections.close_all(budget=app.state.nova_config.shutdown_timeout)
+        await router.sessions.stop()
         await pubsub.stop(router.pubsub)
 
 

@@ -156,7 +156,7 @@ class Connection(process.Process):
 
     async def _open(self) -> Stop | None:
         """`init`, then the upgrade; a Stop when the connection ends before serving."""
-        state: dict[str, Any] = {"req": self.req}
+        state: dict[str, Any] = {"req": self.req, "session": self.req.session.snapshot()}
         if self.req.auth_data is not None:
             state["auth_data"] = self.req.auth_data
         self.state = state

@@ -22,8 +22,9 @@ from starlette.routing import Router
 from starlette.types import Lifespan, Message, Receive, Scope, Send
 
 from nova_cli.core.config import NovaConfig
+from nova_cli.core.httperror import HTTPError
 from nova_cli.pubsub import PubSub, activate, deactivate
-from nova_cli.runtime import errors, plugins, security, static
+from nova_cli.runtime import cookies, errors, plugins, security, static
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.origins import OriginPolicy
 from nova_cli.runtime.request import Request
@@ -36,6 +37,7 @@ from nova_cli.runtime.return_handlers import (
 from nova_cli.runtime.route_compiler import Route, describe
 from nova_cli.runtime.route_table import RouteTable, fallback_of
 from nova_cli.runtime.shutdown import Connections
+from nova_cli.session import SessionStore
 
 log = logging.getLogger("nova_cli")
 
@@ -57,6 +59,7 @@ class NovaRouter(Router):
         config: NovaConfig,
         lifespan: Lifespan[Any] | None = None,
         pubsub: PubSub | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
         super().__init__(routes=[], lifespan=lifespan)
         self.table = table
@@ -64,6 +67,7 @@ class NovaRouter(Router):
         self.origins = OriginPolicy(config.ws_allowed_origins, dev=config.dev)
         # The app's own runtime state: two apps in one process share none of it.
         self.pubsub = pubsub or PubSub()
+        self.sessions = sessions or SessionStore(secure=not config.dev)
         self.connections = Connections()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,7 +124,12 @@ class NovaRouter(Router):
         req.bindings = match.bindings
         req.pathinfo = match.pathinfo
         try:
-            return await self.run_route(table, route, req)
+            # The session hooks: loaded before the pipeline, saved after it.
+            await self.sessions.load(req)
+            response = await self.run_route(table, route, req)
+            await self.sessions.commit(req)
+        except HTTPError as exc:  # from the session store (503) or a post-request plugin
+            return await self.http_error(table, req, exc)
         except Exception as exc:
             log.exception("%s %s failed in %s", method, scope["path"], describe(route.target))
             # Headers the plugins set (CORS, correlation id) still apply: a browser
@@ -133,6 +142,7 @@ class NovaRouter(Router):
                 message=_message(exc),
                 headers=req.state.get("response_headers"),
             )
+        return cookies.attach(req._cookies, response)
 
     def request(
         self, raw: HTTPConnection, method: str, route: Route | None, body: bytes = b""
@@ -147,16 +157,10 @@ class NovaRouter(Router):
 
     async def run_route(self, table: RouteTable, route: Route, req: Request) -> Response:
         chain = route.group.plugins if route.group.plugins is not None else table.plugins
-        reply = None
-        if chain:
-            req, reply = await plugins.run_pre(chain, req)
-        if reply is not None:
-            response = await self.respond(table, reply, req, None)
-        else:
-            refusal = None
-            if route.group.security is not None:
-                refusal = await security.check(route.group.security, req)
-            response = refusal or await self.call_route(table, route, req)
+        try:
+            response = await self.reply(table, route, req, chain)
+        except HTTPError as exc:
+            response = await self.http_error(table, req, exc)
         if chain:
             response = await plugins.run_post(chain, req, response)
         extra = req.state.get("response_headers")
@@ -165,6 +169,33 @@ class NovaRouter(Router):
                 if key not in response.headers:
                     response.headers[key] = value
         return response
+
+    async def reply(
+        self, table: RouteTable, route: Route, req: Request, chain: list[plugins.Plugin]
+    ) -> Response:
+        """Pre-request plugins, security, then the controller: the first to answer wins."""
+        reply = None
+        if chain:
+            req, reply = await plugins.run_pre(chain, req)
+        if reply is not None:
+            return await self.respond(table, reply, req, None)
+        if route.group.security is not None:
+            refusal = await security.check(route.group.security, req)
+            if refusal is not None:
+                return refusal
+        return await self.call_route(table, route, req)
+
+    async def http_error(self, table: RouteTable, req: Request, exc: HTTPError) -> Response:
+        """The page for an `HTTPError`: the app's route for its status, or the built-in page."""
+        req.crash_info = {
+            "status_code": exc.status,
+            "class": type(exc).__name__,
+            "reason": exc.reason,
+            "exception": exc,
+        }
+        return await self.status_page(
+            table, req, exc.status, message=exc.message, headers=exc.headers or None
+        )
 
     async def call_route(self, table: RouteTable, route: Route, req: Request) -> Response:
         if route.protocol == "static":

@@ -13,6 +13,9 @@ from typing import Any
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection
 
+from nova_cli.runtime import cookies
+from nova_cli.session import Session
+
 
 class Request:
     """What a controller, security callable or plugin receives as `req`."""
@@ -35,6 +38,10 @@ class Request:
         "status_code",
         "controller",
         "state",
+        "csrf_token",
+        "sessions",
+        "_session",
+        "_cookies",
     )
 
     def __init__(
@@ -66,6 +73,56 @@ class Request:
         self.controller: Any = None
         # Per-request scratch space for plugins (Nova keeps such data in Req).
         self.state: dict[str, Any] = {}
+        self.csrf_token: str | None = None  # set by the CSRF plugin; views get it
+        # The app's session store, and the session once loaded or asked for
+        # (nova_cli.session.store fills both).
+        self.sessions: Any = None
+        self._session: Session | None = None
+        self._cookies: list[str] | None = None  # set-cookie headers for the response
+
+    @property
+    def session(self) -> Session:
+        """The session, a dict-like object (see `nova_cli.session`); empty when there is none."""
+        if self._session is None:
+            self._session = Session()
+        return self._session
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        max_age: int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: str | None = "lax",
+    ) -> None:
+        """Set a cookie on the response, whatever the controller returns.
+
+        `secure=None` follows the `session_secure` setting (Secure unless the
+        environment is dev).  A bad name or option raises ValueError here.
+        """
+        if secure is None:
+            secure = cookies.default_secure(self.sessions, self.environment)
+        header = cookies.cookie_header(
+            name,
+            value,
+            max_age=max_age,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+        if self._cookies is None:
+            self._cookies = []
+        self._cookies.append(header)
+
+    def delete_cookie(self, name: str, path: str | None = "/", domain: str | None = None) -> None:
+        """Tell the client to drop a cookie (Max-Age=0); path and domain must be the cookie's."""
+        self.set_cookie(name, "", max_age=0, path=path, domain=domain)
 
     @property
     def headers(self) -> Headers:

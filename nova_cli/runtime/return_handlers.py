@@ -205,8 +205,16 @@ def _view(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
         raise RuntimeError("this app has no views directory, so it cannot render templates")
     name = opts.get("view") or view_name(ctx.controller)
     status = _status(opts.get("status_code", ctx.default_status), value)
-    html = ctx.views.render(name, dict(variables))
+    html = ctx.views.render(name, _view_variables(variables, ctx.req))
     return HTMLResponse(html, status, _headers(opts.get("headers"), value))
+
+
+def _view_variables(variables: Mapping[str, Any], req: Request) -> dict[str, Any]:
+    # The CSRF plugin's token reaches every template, for its forms' hidden field.
+    found = dict(variables)
+    if req.csrf_token is not None:
+        found.setdefault("csrf_token", req.csrf_token)
+    return found
 
 
 def render_view(value: Any, ctx: ReturnContext) -> Any:

@@ -90,12 +90,14 @@ def serve(
     on_ready: Callable[[], None] | None = None,
     *,
     pubsub_per_worker: bool = False,
+    sessions_per_worker: bool = False,
 ) -> None:
     """Serve the Nova app of `nova` (a NovaConfig) until interrupted.
 
     `on_ready` runs once the app is built and logging set up, before the
     server starts.  Several workers of an app with WebSocket routes need a
-    shared pub/sub backend, unless `pubsub_per_worker` says otherwise.
+    shared pub/sub backend, unless `pubsub_per_worker` says otherwise, and
+    of an app with sessions a shared session store, unless `sessions_per_worker`.
     """
     from nova_cli.runtime.app import create_app
     from nova_cli.runtime.workers import HEALTHCHECK_SECONDS, run_supervisor
@@ -105,6 +107,8 @@ def serve(
     app = create_app(config=nova)
     if workers > 1 and not pubsub_per_worker:
         check_shared_channels(nova, app.router, workers)
+    if workers > 1 and not sessions_per_worker:
+        check_shared_sessions(nova, app.router, workers)
     raise_open_file_limit()  # the workers inherit it; the banner reports it
     if workers == 1:
         server = NovaServer(uvicorn_config(nova, app))
@@ -143,4 +147,18 @@ def check_shared_channels(nova: Any, router: Any, workers: int) -> None:
         "each have their own channels, and clients on different workers would not see each "
         'other; share them through Redis (pubsub = "redis://…" in [tool.nova], or '
         "NOVA_PUBSUB_URL), or pass --pubsub-per-worker to run them apart"
+    )
+
+
+def check_shared_sessions(nova: Any, router: Any, workers: int) -> None:
+    """Refuse to split an app's sessions over workers that would not share them."""
+    from nova_cli.runtime.session_use import uses_sessions
+
+    if router.sessions.backend.shared or not uses_sessions(router.table):
+        return
+    raise ConfigError(
+        f"{router.table.app_name} uses sessions and keeps them in memory: {workers} workers "
+        "would each have their own, and a client whose requests reach different workers "
+        'would lose its session; share them through Redis (pubsub = "redis://…" in '
+        "[tool.nova], or NOVA_PUBSUB_URL), or pass --sessions-per-worker to run them apart"
     )

@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from nova_cli.core.httperror import HTTPError
 from nova_cli.runtime import errors, plugins, security
 from nova_cli.runtime.connection import Connection
 from nova_cli.runtime.frames import deny
@@ -47,7 +48,12 @@ async def serve_websocket(router: Any, scope: Scope, receive: Receive, send: Sen
     req = Request(conn, method="GET", environment=router.config.environment)
     req.bindings, req.pathinfo, req.extra_state = match.bindings, match.pathinfo, route.extra_state
     try:
+        await router.sessions.load(req)  # for init's state["session"], a read-only copy
         refusal = await _admit(router, table, route, req)
+    except HTTPError as exc:
+        refusal = errors.error_response(
+            conn.headers, exc.status, exc.message, dev=router.config.dev, extra_headers=exc.headers
+        )
     except Exception as exc:
         log.exception("ws upgrade of %s failed before init", scope["path"])
         refusal = errors.error_response(conn.headers, 500, str(exc), exc=exc, dev=router.config.dev)

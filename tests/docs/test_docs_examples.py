@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import httpx
 from websockets.sync.client import connect
 
-from tests.docs.conftest import app_from_docs
+from tests.docs.conftest import DOCS, app_from_docs
 from tests.support.servers import uvicorn_app
 
 
@@ -48,3 +49,46 @@ def test_pubsub_page_controller_broadcast_and_rooms(tmp_path: Path) -> None:
             assert red2.recv(timeout=10) == "red again"
             blue.send("blue again")  # had red reached blue, it would come first
             assert blue.recv(timeout=10) == "blue again"
+
+
+def test_sessions_page_login_notes_logout(tmp_path: Path) -> None:
+    root = app_from_docs("sessions-and-auth.md", tmp_path)
+    page = (DOCS / "sessions-and-auth.md").read_text()
+    view = re.search(r"```html\n<!-- notes_app/views/login.html -->\n(.*?)```", page, re.S)
+    assert view
+    (root / "notes_app" / "views").mkdir()
+    (root / "notes_app" / "views" / "login.html").write_text(view.group(1))
+    # dev: the cookies are not Secure, so the client sends them over http
+    with (
+        uvicorn_app(root, env={"NOVA_ENVIRONMENT": "dev"}) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        _drive_the_notes_app(client)
+
+
+def _drive_the_notes_app(client: httpx.Client) -> None:
+    assert client.get("/notes").json() == {
+        "status": 401,
+        "error": "unauthorized",
+        "message": "log in first",
+    }
+    form = client.get("/login")
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
+    assert found
+    token, before = found.group(1), client.cookies["session_id"]
+    login = {"name": "alice", "password": "wonderland"}
+    refused = client.post("/login", data=login)
+    assert (refused.status_code, refused.text) == (403, "Forbidden - CSRF token invalid")
+    wrong = client.post("/login", data={**login, "password": "x", "_csrf_token": token})
+    assert wrong.status_code == 401 and "wrong name or password" in wrong.text
+    ok = client.post("/login", data={**login, "_csrf_token": token})
+    assert (ok.status_code, ok.headers["location"]) == (302, "/notes")
+    assert client.cookies["session_id"] != before  # rotated on login
+    assert client.get("/notes").json() == {"user": "alice", "visits": 1}
+    assert client.get("/notes").json() == {"user": "alice", "visits": 2}
+    theme = client.get("/theme/dark")
+    assert theme.headers["set-cookie"].startswith("theme=dark; Max-Age=31536000; Path=/")
+    assert "HttpOnly" not in theme.headers["set-cookie"]
+    out = client.post("/logout", headers={"x-csrf-token": token})
+    assert out.status_code == 302 and "Max-Age=0" in out.headers["set-cookie"]
+    assert client.get("/notes").status_code == 401

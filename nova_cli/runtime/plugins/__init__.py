@@ -5,8 +5,9 @@ A plugin is a module (or any object) with `pre_request(req, options)` and/or
 group's `plugins` list replaces the global list from `[tool.nova]`, as in
 Nova.  Entries are `(phase, plugin, options)`; `plugin` is the module
 itself, a dotted name (`"pkg.mod"` or `"pkg.mod:obj"`), or a built-in's
-short name: `request`, `cors`, `correlation` (or Nova's
-`nova_request_plugin`, `nova_cors_plugin`, `nova_correlation_plugin`).
+short name: `request`, `cors`, `correlation`, `csrf` (or Nova's
+`nova_request_plugin`, `nova_cors_plugin`, `nova_correlation_plugin`,
+`nova_csrf_plugin`).
 
 pre_request returns None or `("ok", req)` to go on, `("break", req)` to skip
 the remaining pre-request plugins and go to the controller, or
