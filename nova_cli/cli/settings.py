@@ -50,7 +50,7 @@ def config(
         warn(f'no app found in {loaded.root}: set [tool.nova] app = "<package>"')
     echo(f"project: {_shown(loaded.root)}")
     values = {key: json.dumps(row["value"]) for key, row in rows.items()}
-    width = max(len(key) for key in rows)
+    width = max(26, *(len(key) for key in rows))  # a new setting leaves the layout alone
     value_width = min(max(len(v) for v in values.values()), 40)
     for key, row in rows.items():
         source = row["source"]
