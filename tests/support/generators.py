@@ -7,4 +7,5 @@ GENERATORS = [
     ["fallback", "oops"],
     ["handler", "xml"],
     ["resource", "books"],
+    ["auth"],  # the generated app's tests then need sqlalchemy and argon2-cffi
 ]

@@ -24,27 +24,29 @@ class Base(DeclarativeBase):
 
 
 _engine = None  # made on first use
+_tables = False  # created on first use, once every model module is imported
 _lock = threading.Lock()
 
 
 def engine():
-    """The engine of DATABASE_URL (default: {{ cookiecutter.app }}.db in the project), tables created."""
-    global _engine
+    """The engine of DATABASE_URL (default: DEFAULT_URL), its tables created."""
+    global _engine, _tables
     with _lock:
         if _engine is None:
             _engine = create_engine(os.environ.get("DATABASE_URL", DEFAULT_URL))
+        if not _tables:
             Base.metadata.create_all(_engine)
+            _tables = True
         return _engine
 
 
 def use(url):
     """Switch to the database at `url` (tests use a file of their own)."""
-    global _engine
+    global _engine, _tables
     with _lock:
         if _engine is not None:
             _engine.dispose()
-        _engine = create_engine(url)
-        Base.metadata.create_all(_engine)
+        _engine, _tables = create_engine(url), False
 
 
 def session():
