@@ -35,9 +35,11 @@ def add_dependencies(source: str, requirements: Sequence[str]) -> tuple[str, lis
         indent = re.search(r"\n([ \t]*)\S", body + "\n]")
         pad = indent[1] if indent and indent[1] else "    "
         head = body.rstrip()
-        comma = "" if head.endswith((",", "[")) else ","
+        last = _last_value_char(head)  # the comma goes before a comment on that line
+        if last >= 0 and head[last] != ",":
+            head = head[: last + 1] + "," + head[last + 1 :]
         items = "".join(f"\n{pad}{json.dumps(req)}," for req in missing)
-        new = head + comma + items + "\n"
+        new = head + items + "\n"
     else:
         head = body.rstrip().rstrip(",")
         joined = ", ".join(json.dumps(req) for req in missing)
@@ -95,6 +97,28 @@ def _closing_bracket(source: str, start: int) -> int:
             depth -= 1
         index += 1
     raise CannotEdit("pyproject.toml: the dependencies array is not closed")
+
+
+def _last_value_char(text: str) -> int:
+    """The index of the last character of `text` outside comments and blanks; -1 if none."""
+    last, quote, index = -1, "", 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = ""
+            last = index
+        elif char == "#":
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
+            continue
+        elif not char.isspace():
+            quote = char if char in "\"'" else ""
+            last = index
+        index += 1
+    return last
 
 
 def _name(requirement: str) -> str:

@@ -373,9 +373,15 @@ def _without_elements(module: cst.Module, ids: set[int]) -> cst.Module:
             if len(kept) == len(original.elements):
                 return updated
             last = original.elements[-1]
-            if kept and kept[-1] is not last:  # the last one went: its comma closes the list
-                kept[-1] = kept[-1].with_changes(comma=last.comma)
-            return updated.with_changes(elements=kept)
+            if not kept or kept[-1] is last:
+                return updated.with_changes(elements=kept)
+            # The last one went: its comma closes the list, and its comment goes with it.
+            kept[-1] = kept[-1].with_changes(comma=last.comma)
+            close = updated.rbracket.whitespace_before
+            if isinstance(close, cst.ParenthesizedWhitespace):
+                close = close.with_changes(first_line=cst.TrailingWhitespace())
+            rbracket = updated.rbracket.with_changes(whitespace_before=close)
+            return updated.with_changes(elements=kept, rbracket=rbracket)
 
     return module.visit(Remover())
 

@@ -1,4 +1,4 @@
-"""The database of {{ cookiecutter.app }}: SQLAlchemy 2, SQLite unless DATABASE_URL names another.
+"""The database: SQLAlchemy 2, SQLite unless DATABASE_URL names another.
 
     DATABASE_URL=postgresql+psycopg://user:pass@host/{{ cookiecutter.app }} nova run
 
