@@ -36,7 +36,7 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_generated_tests_pass(full_app):
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], full_app)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "32 passed" in done.stdout, done.stdout
+    assert "33 passed" in done.stdout, done.stdout
 
 
 # A WebSocket handler broken in a way only a real socket shows: the generated test must fail.
@@ -124,7 +124,7 @@ def test_auth_chat_takes_over_the_echo_chat_and_its_tests_pass(nova, tmp_path):
     assert router.count('("/chat", chat_ws_handler, {"protocol": "ws"}),') == 1
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "18 passed" in done.stdout, done.stdout
+    assert "19 passed" in done.stdout, done.stdout
     ruff = [sys.executable, "-m", "ruff"]
     assert run([*ruff, "format", "--check", "--no-cache", "."], root).returncode == 0
     lint = [*ruff, "check", "--no-cache", "--select", "E,F,W,I,B,UP,SIM", "."]

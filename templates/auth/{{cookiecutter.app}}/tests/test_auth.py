@@ -1,5 +1,6 @@
 """Accounts through the whole app: register, log in and out, passwords, the guards."""
 
+import logging
 import re
 from pathlib import Path
 
@@ -168,3 +169,14 @@ def test_failed_logins_are_limited(client):
     assert refused.status_code == 429
     assert 0 < int(refused.headers["retry-after"]) <= rate_limit.WINDOW
     assert log_in(client, "kim@example.com").status_code == 302  # other emails may
+
+
+def test_no_password_is_logged(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    register(client, "lou@example.com")
+    client.cookies.clear()
+    log_in(client, "lou@example.com", "a wrong password typed")
+    log_in(client, "lou@example.com")
+    assert caplog.records  # the requests were logged (by the test client at least)
+    for secret in (PASSWORD, "a wrong password typed"):
+        assert secret not in caplog.text
