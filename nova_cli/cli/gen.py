@@ -1,4 +1,5 @@
-"""`nova gen KIND NAME`: add a controller, WebSocket handler, fallback, handler, resource or test.
+"""`nova gen KIND NAME`: add a controller, WebSocket handler, fallback, handler, resource
+or test; `nova gen auth`: accounts.
 
 Every generator writes its module and a passing test, and adds its routes to
 `router.py`; it shows its plan first (`create`, `identical`, `conflict`,
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 
 gen_app = typer.Typer(
     name="gen",
-    help="Generate code into the app: controller, ws-handler, fallback, handler, resource, test.",
-    short_help="Generate code: controller, ws-handler, fallback, handler, resource, test.",
+    help="Generate code into the app: controller, ws-handler, fallback, handler, resource, "
+    "test, auth.",
+    short_help="Generate code: controller, ws-handler, fallback, handler, resource, test, auth.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -146,6 +148,27 @@ def test(
     _generate("test", name, directory, dry_run, force, no_route=False)
 
 
+@gen_app.command(
+    "auth",
+    cls=Command,
+    short_help="Accounts: register, log in and out, change password; their views, tests, routes.",
+)
+def auth(
+    chat: Annotated[
+        bool,
+        typer.Option("--chat", help="Also a chat room for logged-in users, naming each sender."),
+    ] = False,
+    dry_run: DryRun = False,
+    force: Force = False,
+    no_route: NoRoute = False,
+    directory: Directory = None,
+) -> None:
+    """Email and password accounts (SQLAlchemy, argon2): registration, login, logout, a password
+    change, auth.require_authenticated for the private routes; their views, tests and routes.
+    """
+    _generate("auth", "auth", directory, dry_run, force, no_route, chat=chat)
+
+
 def _generate(
     kind: str,
     name: str,
@@ -156,6 +179,7 @@ def _generate(
     *,
     actions: list[str] | None = None,
     channel: str | None = None,
+    chat: bool = False,
 ) -> None:
     from nova_cli.scaffold import find_project, plan_generator
 
@@ -166,6 +190,7 @@ def _generate(
             find_project(directory),
             actions=actions or (),
             channel=channel,
+            chat=chat,
             force=force,
             route=not no_route,
         )

@@ -29,7 +29,8 @@ from nova_cli.scaffold.plan import (
 )
 
 if TYPE_CHECKING:  # imported when needed: libcst is not for `nova --help`
-    from nova_cli.scaffold.router_edit import RouteEntry
+    from nova_cli.scaffold.import_edit import Import
+    from nova_cli.scaffold.router_edit import RouteEntry, RouteGroup
 
 _CHANNEL = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
@@ -153,6 +154,11 @@ class Made:
     routes: list[RouteEntry] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
     keep: list[PurePosixPath] = field(default_factory=list)  # shared files never overwritten
+    groups: list[RouteGroup] = field(default_factory=list)  # whole route groups to add
+    imports: list[Import] = field(default_factory=list)  # for router.py; default: the target
+    omit: list[PurePosixPath] = field(default_factory=list)  # rendered files not to write
+    requirements: list[str] = field(default_factory=list)  # for the app's pyproject.toml
+    setup: list[str] = field(default_factory=list)  # steps before the tests can run
 
 
 def _controller(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
@@ -269,6 +275,12 @@ def singular(name: str) -> str:
     return name
 
 
+def _auth(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
+    from nova_cli.scaffold import auth_kind
+
+    return auth_kind.made(project, context, chat=opts["chat"])
+
+
 # The generator of each `nova gen` kind; its template is templates/<kind with _>.
 GENERATORS: dict[str, Callable[..., Made]] = {
     "controller": _controller,
@@ -277,6 +289,7 @@ GENERATORS: dict[str, Callable[..., Made]] = {
     "handler": _handler,
     "resource": _resource,
     "test": _test,
+    "auth": _auth,
 }
 KINDS = tuple(GENERATORS)
 
@@ -288,22 +301,28 @@ def plan_generator(
     *,
     actions: Sequence[str] = (),
     channel: str | None = None,
+    chat: bool = False,
     force: bool = False,
     route: bool = True,
 ) -> Plan:
-    """The plan of `nova gen KIND NAME` in `project`."""
+    """The plan of `nova gen KIND NAME` in `project` (`nova gen auth`: NAME is "auth")."""
     generator = GENERATORS.get(kind)
     if generator is None:
         raise ScaffoldError(f"unknown generator {kind!r} (known: {', '.join(KINDS)})")
     context: dict[str, str] = {"app": project.app, "name": name}
-    made = generator(name, project, context, actions=actions, channel=channel)
+    made = generator(name, project, context, actions=actions, channel=channel, chat=chat)
     files = render(kind.replace("-", "_"), context)
+    files = {path: file for path, file in files.items() if path not in made.omit}
     plan = plan_files(project.root, files, force=force, keep_existing=made.keep)
     if made.routes:
         from nova_cli.scaffold.router_edit import Import
 
         imports = [Import(f"{project.app}.controllers", made.target)]
         _plan_routes(plan, project, made.routes, imports, force=force, route=route)
+    if made.groups:
+        _plan_groups(plan, project, made.groups, made.imports, force=force, route=route)
+    if made.requirements:
+        _plan_requirements(plan, project, made.requirements)
     if kind == "handler":
         _plan_registration(plan, project, name)
     if kind == "resource" and not _decodes_json(project.root):
@@ -312,7 +331,7 @@ def plan_generator(
             'plugins = [["pre_request", "request", {decode_json_body = true}]]'
         )
     tests = [s.path for s in plan.steps if s.path.parts[0] == "tests" and s.path.suffix == ".py"]
-    plan.next_steps = [*(f"pytest {t}" for t in tests), *made.next_steps]
+    plan.next_steps = [*made.setup, *(f"pytest {t}" for t in tests), *made.next_steps]
     return plan
 
 
@@ -383,6 +402,67 @@ def _plan_routes(
         )
     elif not edit.clashes:
         plan.steps.append(Step("identical", path, reason="routes already there"))
+
+
+def _plan_groups(
+    plan: Plan,
+    project: Project,
+    groups: list[Any],
+    imports: list[Any],
+    *,
+    force: bool,
+    route: bool,
+) -> None:
+    from nova_cli.scaffold.router_edit import CannotEdit, add_groups
+
+    path = PurePosixPath(project.app, "router.py")
+    pasted = "\n".join([*(i.code() for i in imports), "", *(f"{g.code()}," for g in groups)])
+    if not route:
+        plan.steps.append(Step("skip", path, reason="--no-route: add the groups below yourself"))
+        plan.snippet = pasted
+        return
+    router = project.root / path
+    try:
+        if not router.is_file():
+            raise CannotEdit(f"{path} does not exist")
+        edit = add_groups(_read(router), groups, imports)
+    except CannotEdit as exc:
+        plan.steps.append(Step("manual", path, reason="cannot edit it safely"))
+        plan.warnings.append(f"{exc}; add the route groups below to the list routes() returns")
+        plan.snippet = pasted
+        return
+    for entry, existing in edit.clashes:
+        if not force:
+            plan.steps.append(
+                Step("conflict", path, reason=f"{entry.path} is already routed by {existing}")
+            )
+        else:
+            plan.warnings.append(f"{entry.path} is already routed by {existing}; not added")
+    if edit.changed:
+        count, many = len(edit.added), edit.groups != 1
+        reason = f"{edit.groups} route group{'s' if many else ''}, {count} routes"
+        for entry in edit.moved:
+            reason += f"; {entry.path} moved behind its security"
+        plan.steps.append(Step("inject", path, edit.source.encode("utf-8"), reason=reason))
+    elif not edit.clashes:
+        plan.steps.append(Step("identical", path, reason="routes already there"))
+
+
+def _plan_requirements(plan: Plan, project: Project, requirements: list[str]) -> None:
+    from nova_cli.scaffold.pyproject_edit import CannotEdit, add_dependencies
+
+    path = PurePosixPath("pyproject.toml")
+    try:
+        source, added = add_dependencies(_read(project.root / path), requirements)
+    except CannotEdit as exc:
+        plan.steps.append(Step("manual", path, reason="cannot edit it safely"))
+        plan.warnings.append(f"{exc}; add {', '.join(requirements)} to its dependencies")
+        return
+    if added:
+        reason = f"dependencies: {', '.join(added)}"
+        plan.steps.append(Step("inject", path, source.encode("utf-8"), reason=reason))
+    else:
+        plan.steps.append(Step("identical", path, reason="dependencies already there"))
 
 
 def _plan_registration(plan: Plan, project: Project, name: str) -> None:

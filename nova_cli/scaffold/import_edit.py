@@ -43,6 +43,7 @@ def ensure_import(
     body = list(module.body)
     same_module: int | None = None
     imports: list[tuple[int, bool]] = []  # (index, is first party)
+    names: dict[int, str] = {}  # index -> the module a statement imports from
     for index, statement in enumerate(body):
         if not isinstance(statement, cst.SimpleStatementLine):
             _check_not_bound(statement, imp, filename)
@@ -50,6 +51,8 @@ def ensure_import(
         for small in statement.body:
             if isinstance(small, cst.Import | cst.ImportFrom):
                 imports.append((index, _top(module, small) == first_party))
+                if isinstance(small, cst.ImportFrom):
+                    names.setdefault(index, _module_name(module, small))
             if isinstance(small, cst.ImportFrom) and _module_name(module, small) == imp.module:
                 if isinstance(small.names, cst.ImportStar):
                     continue
@@ -67,7 +70,13 @@ def ensure_import(
     new = cst.parse_statement(imp.code() + "\n")
     ours = imp.module.split(".")[0] == first_party
     first_ours = next((index for index, mine in imports if mine), None)
-    if not ours and first_ours is not None:
+    # isort's order within the app's own imports: `from app import x` before `from app.y ...`.
+    after = next((i for i, mine in imports if mine and names.get(i, "") > imp.module), None)
+    if ours and after is not None:
+        at = after
+        new = new.with_changes(leading_lines=body[at].leading_lines)
+        body[at] = body[at].with_changes(leading_lines=[])
+    elif not ours and first_ours is not None:
         # Before the app's own imports, which keep their blank line above.
         at = first_ours
         new = new.with_changes(leading_lines=body[at].leading_lines)

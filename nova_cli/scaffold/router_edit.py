@@ -43,6 +43,61 @@ class RouteEntry:
         return f"({_quote(self.path)}, {self.target}, {options})"
 
 
+# ruff format's default line length, which the generated router keeps.
+_LINE_LENGTH = 88
+
+
+@dataclass(frozen=True)
+class RouteGroup:
+    """A route group to add: its security, plugins and routes, as source code."""
+
+    security: str  # Python code: `False`, `auth.require_authenticated`
+    routes: tuple[RouteEntry, ...]
+    plugins: tuple[str, ...] = ()  # Python code of each plugin tuple
+    comment: tuple[str, ...] = ()  # comment lines, without the `# `
+
+    def code(self, routes: Sequence[RouteEntry] | None = None, indent: int = 8) -> str:
+        """The group's dict literal, laid out as ruff format would at `indent` spaces."""
+        pad = " " * (indent + 4)
+        lines = ["{", *(f"{pad}# {text}" for text in self.comment)]
+        lines += [f'{pad}"prefix": "",', f'{pad}"security": {self.security},']
+        if self.plugins:
+            lines += _code_list("plugins", self.plugins, indent + 4)
+        chosen = self.routes if routes is None else routes
+        lines += _code_list("routes", [e.code() for e in chosen], indent + 4)
+        return "\n".join([*lines, " " * indent + "}"])
+
+
+def _code_list(key: str, items: Sequence[str], indent: int) -> list[str]:
+    pad, inner = " " * indent, " " * (indent + 4)
+    lines = [f'{pad}"{key}": [']
+    for item in items:
+        if len(inner) + len(item) + 1 <= _LINE_LENGTH:
+            lines.append(f"{inner}{item},")
+        else:  # one element a line, as ruff format splits a tuple too long for one
+            parts = [p.strip() for p in _top_level_split(item[1:-1])]
+            lines += [f"{inner}(", *(f"{inner}    {p}," for p in parts), f"{inner}),"]
+    return [*lines, f"{pad}],"]
+
+
+def _top_level_split(code: str) -> list[str]:
+    """`code` split at the commas outside brackets and strings."""
+    parts, depth, quote, start = [], 0, "", 0
+    for index, char in enumerate(code):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(code[start:index])
+            start = index + 1
+    return [*parts, code[start:]]
+
+
 _REGISTER = Import("nova_cli.handlers", "register_handler")
 
 
@@ -110,6 +165,71 @@ def add_routes(source: str, entries: Sequence[RouteEntry], imports: Sequence[Imp
             if added:
                 result.imports_added.append(imp)
     result.source = _checked(_wrap_long_entries(module.code, result.added), "router.py")
+    return result
+
+
+@dataclass
+class GroupEdit:
+    """The outcome of `add_groups`: the new source and what happened to each route."""
+
+    source: str
+    added: list[RouteEntry] = field(default_factory=list)
+    groups: int = 0  # groups added
+    moved: list[RouteEntry] = field(default_factory=list)  # taken out of an open group
+    clashes: list[tuple[RouteEntry, str]] = field(default_factory=list)  # (entry, existing)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added)
+
+
+def add_groups(source: str, groups: Sequence[RouteGroup], imports: Sequence[Import]) -> GroupEdit:
+    """Append `groups` to the list `routes()` returns, less the routes already there.
+
+    A route already in a group with the same security is left there. The same
+    route in an open group (no security) is moved into its new group: that is
+    how an existing handler goes behind the group's security. A path routed
+    to another target is not added but reported in `clashes`.
+    """
+    module = _parse(source, "router.py")
+    placed = _placed_routes(module)
+    result = GroupEdit(source)
+    wanted: list[tuple[RouteGroup, list[RouteEntry]]] = []
+    to_remove: set[int] = set()  # id() of route elements to take out of their group
+    for group in groups:
+        fresh: list[RouteEntry] = []
+        for entry in group.routes:
+            same = [p for p in placed if p.found.same_as(entry)]
+            secured = [p for p in same if p.security == _normal(group.security)]
+            if secured:
+                continue
+            if same and all(p.security in ("False", "None") for p in same):
+                to_remove.update(id(p.element) for p in same)
+                result.moved.append(entry)
+            elif same or any(p.found.clashes_with(entry) for p in placed):
+                clash = next(
+                    p for p in placed if p.found.same_as(entry) or p.found.clashes_with(entry)
+                )
+                result.clashes.append((entry, clash.found.code))
+                continue
+            fresh.append(entry)
+        if fresh:
+            wanted.append((group, fresh))
+    if not wanted:
+        return result
+    if to_remove:
+        module = _without_elements(module, to_remove)
+    groups_list = _group_list(module)
+    # Inside routes(), libcst adds the body's 4 spaces to each line of the new groups.
+    new = [cst.parse_expression(group.code(fresh, indent=4)) for group, fresh in wanted]
+    replaced = module.deep_replace(groups_list, _append_elements(groups_list, new))
+    assert isinstance(replaced, cst.Module)
+    module = replaced
+    result.added = [entry for _, fresh in wanted for entry in fresh]
+    result.groups = len(wanted)
+    for imp in imports:
+        module, _ = ensure_import(module, imp, "router.py", imp.module.split(".")[0])
+    result.source = _checked(module.code, "router.py")
     return result
 
 
@@ -216,8 +336,57 @@ def _find_route_list(module: cst.Module) -> cst.List:
     raise CannotEdit('routes() has no group with prefix "" and security False to add routes to')
 
 
-def _route_groups(module: cst.Module) -> list[cst.Dict]:
-    """The group dicts of the list literal `routes()` returns; CannotEdit when there is none."""
+@dataclass(frozen=True)
+class _Placed:
+    """A route tuple of some group, with that group's security (as normalised code)."""
+
+    found: _Existing
+    security: str
+    element: cst.BaseElement
+
+
+def _placed_routes(module: cst.Module) -> list[_Placed]:
+    """Every route tuple of the groups that can be read statically."""
+    placed: list[_Placed] = []
+    for element in _group_list(module).elements:
+        group = element.value
+        entries = _dict_entries(module, group) if isinstance(group, cst.Dict) else None
+        routes = entries.get("routes") if entries is not None else None
+        if entries is None or not isinstance(routes, cst.List):
+            continue
+        security = entries.get("security")
+        code = _normal(module.code_for_node(security)) if security is not None else "False"
+        for route in routes.elements:
+            found = _describe_existing(module, route)
+            if found is not None:
+                placed.append(_Placed(found, code, route))
+    return placed
+
+
+def _without_elements(module: cst.Module, ids: set[int]) -> cst.Module:
+    """`module` without the list elements whose id() is in `ids`."""
+
+    class Remover(cst.CSTTransformer):
+        def leave_List(self, original: cst.List, updated: cst.List) -> cst.List:
+            kept = [e for e in original.elements if id(e) not in ids]
+            if len(kept) == len(original.elements):
+                return updated
+            last = original.elements[-1]
+            if not kept or kept[-1] is last:
+                return updated.with_changes(elements=kept)
+            # The last one went: its comma closes the list, and its comment goes with it.
+            kept[-1] = kept[-1].with_changes(comma=last.comma)
+            close = updated.rbracket.whitespace_before
+            if isinstance(close, cst.ParenthesizedWhitespace):
+                close = close.with_changes(first_line=cst.TrailingWhitespace())
+            rbracket = updated.rbracket.with_changes(whitespace_before=close)
+            return updated.with_changes(elements=kept, rbracket=rbracket)
+
+    return module.visit(Remover())
+
+
+def _group_list(module: cst.Module) -> cst.List:
+    """The list literal of route groups that `routes()` returns."""
     function = next(
         (s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "routes"),
         None,
@@ -238,8 +407,13 @@ def _route_groups(module: cst.Module) -> list[cst.Dict]:
             f"routes() returns `{_code(module, returns[0].value)}`, not a list literal "
             "(the route table is built dynamically)"
         )
+    return groups
+
+
+def _route_groups(module: cst.Module) -> list[cst.Dict]:
+    """The group dicts of the list literal `routes()` returns; CannotEdit when there is none."""
     found = []
-    for element in groups.elements:
+    for element in _group_list(module).elements:
         group = element.value
         if not isinstance(group, cst.Dict):
             raise CannotEdit(

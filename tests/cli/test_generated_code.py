@@ -36,7 +36,7 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_generated_tests_pass(full_app):
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], full_app)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "21 passed" in done.stdout, done.stdout
+    assert "34 passed" in done.stdout, done.stdout
 
 
 # A WebSocket handler broken in a way only a real socket shows: the generated test must fail.
@@ -105,4 +105,27 @@ def test_the_generated_app_compiles_its_routes(full_app):
         (("GET",), "/books", "http"),
         (("POST",), "/books", "http"),
         (("DELETE",), "/books/:id", "http"),
+        (("POST",), "/login", "http"),
+        (("GET",), "/account", "http"),
     } <= rows
+
+
+def test_auth_chat_takes_over_the_echo_chat_and_its_tests_pass(nova, tmp_path):
+    assert nova("new", "shop", cwd=tmp_path).exit_code == 0
+    root = tmp_path / "shop"
+    assert nova("gen", "ws-handler", "chat", cwd=root).exit_code == 0
+    refused = nova("gen", "auth", "--chat", cwd=root)
+    assert refused.exit_code == 1
+    assert "  conflict  shop/controllers/chat_ws_handler.py\n" in refused.output
+    result = nova("gen", "auth", "--chat", "--force", cwd=root)
+    assert result.exit_code == 0, result.output
+    assert "/chat moved behind its security" in result.output
+    router = (root / "shop/router.py").read_text()
+    assert router.count('("/chat", chat_ws_handler, {"protocol": "ws"}),') == 1
+    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "19 passed" in done.stdout, done.stdout
+    ruff = [sys.executable, "-m", "ruff"]
+    assert run([*ruff, "format", "--check", "--no-cache", "."], root).returncode == 0
+    lint = [*ruff, "check", "--no-cache", "--select", "E,F,W,I,B,UP,SIM", "."]
+    assert run(lint, root).returncode == 0

@@ -8,4 +8,5 @@ GENERATORS = [
     ["handler", "xml"],
     ["resource", "books"],
     ["test", "main"],
+    ["auth"],  # the generated app's tests then need sqlalchemy and argon2-cffi
 ]
