@@ -82,13 +82,24 @@ def ws_handler(
         str | None,
         typer.Option("--pubsub", metavar="CHANNEL", help="A chat room on this pub/sub channel."),
     ] = None,
+    presence: Annotated[
+        bool,
+        typer.Option(
+            "--presence",
+            help="A room that shows who is online, and its page /NAME/page "
+            "(channel: NAME unless --pubsub).",
+        ),
+    ] = False,
     dry_run: DryRun = False,
     force: Force = False,
     no_route: NoRoute = False,
     directory: Directory = None,
 ) -> None:
-    """A WebSocket handler (echo, or a chat room with --pubsub), its test, and route /NAME."""
-    _generate("ws-handler", name, directory, dry_run, force, no_route, channel=pubsub)
+    """A WebSocket handler (echo, a chat room with --pubsub, or a room that shows who is
+    online with --presence), its test, and route /NAME (and /NAME/page with --presence)."""
+    _generate(
+        "ws-handler", name, directory, dry_run, force, no_route, channel=pubsub, presence=presence
+    )
 
 
 @gen_app.command("fallback", cls=Command, short_help="A fallback controller and its test.")
@@ -180,6 +191,7 @@ def _generate(
     actions: list[str] | None = None,
     channel: str | None = None,
     chat: bool = False,
+    presence: bool = False,
 ) -> None:
     from nova_cli.scaffold import find_project, plan_generator
 
@@ -191,6 +203,7 @@ def _generate(
             actions=actions or (),
             channel=channel,
             chat=chat,
+            presence=presence,
             force=force,
             route=not no_route,
         )

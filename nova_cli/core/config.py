@@ -31,6 +31,7 @@ class NovaConfig:
     environment: str = "prod"  # "dev" shows tracebacks to clients: only when asked for
     plugins: list[Any] = field(default_factory=list)
     pubsub: str | None = None  # None: in memory; "redis://host:port/db" across workers
+    presence_interval: float = 0.05  # seconds: at most one presence diff per channel this often
     max_body_size: int = 1024 * 1024  # bytes; larger request bodies get 413
     max_header_count: int = 100  # more request headers get 431 (Cowboy's max_headers)
     max_header_bytes: int = 64 * 1024  # a larger request head (line + headers) gets 431
@@ -96,6 +97,7 @@ _TYPES: dict[str, type] = {
     "environment": str,
     "plugins": list,
     "pubsub": str,
+    "presence_interval": float,
     "max_body_size": int,
     "max_header_count": int,
     "max_header_bytes": int,
@@ -317,6 +319,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "max_header_count": _positive,
     "max_header_bytes": _positive,
     "header_timeout": _positive,
+    "presence_interval": _positive,
     "ws_send_timeout": _non_negative,
     "ws_send_buffer": _non_negative,
     "shutdown_timeout": _non_negative,

@@ -17,6 +17,7 @@ Channels, topics and payloads must be able to cross between workers
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 from collections.abc import Callable, Hashable
@@ -26,6 +27,7 @@ from typing import Any
 from nova_cli import DISTRIBUTION, process, terms
 from nova_cli.process import Pid
 from nova_cli.pubsub._hub import Hub, payload_size
+from nova_cli.pubsub._tracker import Tracker
 from nova_cli.pubsub.backends.base import Backend
 from nova_cli.pubsub.backends.memory import MemoryBackend
 from nova_cli.terms import SCALARS
@@ -49,7 +51,8 @@ BACKENDS = {
 
 
 class PubSub:
-    """The pub/sub of one app: its members on this worker (the hub) and its backend.
+    """The pub/sub of one app: its members on this worker (the hub), its
+    presence (`nova_cli.presence`) and its backend.
 
     Each app made by `create_app` has its own, so that two apps in one
     process never share channels.  The module's functions act on the
@@ -60,7 +63,9 @@ class PubSub:
         self, backend: Callable[..., Backend] = MemoryBackend, url: str | None = None
     ) -> None:
         self.hub = Hub()
+        self.presence = Tracker(self.hub)
         self.backend: Backend = backend(self.hub, url) if url else backend(self.hub)
+        self.backend.attach(self.presence)
 
     @classmethod
     def from_url(cls, url: str | None) -> PubSub:
@@ -138,6 +143,7 @@ def deactivate(token: Token[PubSub | None]) -> None:
 async def start(pubsub: PubSub) -> None:
     """Connect an app's backend (at its start-up); its app is the fall-back from now on."""
     global _latest
+    pubsub.presence.start(asyncio.get_running_loop())
     await pubsub.backend.start()
     _latest = pubsub
 

@@ -34,6 +34,8 @@ EXIT = "exit"  # pid: a member ended, leaving all its channels
 SYNC = "sync"  # {channel: {pid: joins}}: the origin's full membership
 SYNC_REQUEST = "sync_request"  # node or None: that node (None: every node) sends a sync
 DOWN = "down"  # -: the origin is shutting down
+PRESENCE = "presence"  # [[channel, pid, key, meta or None], ...]: the origin's presence changes
+PRESENCE_SYNC = "presence_sync"  # [[channel, pid, key, meta], ...]: its full presence
 
 
 class Malformed(ValueError):
@@ -110,6 +112,18 @@ def _membership(table: Any) -> bool:
     )
 
 
+def _presence(entries: Any, untracked: bool) -> bool:
+    return type(entries) is list and all(
+        type(entry) is list
+        and len(entry) == 4
+        and _hashable(entry[0])
+        and type(entry[1]) is Pid
+        and _hashable(entry[2])
+        and (type(entry[3]) is dict or (untracked and entry[3] is None))
+        for entry in entries
+    )
+
+
 _FIELDS: dict[str, Callable[[list[Any]], bool]] = {
     HEARTBEAT: lambda f: not f,
     BROADCAST: lambda f: len(f) == 2 and _hashable(f[0]) and _envelope(f[1]),
@@ -120,4 +134,6 @@ _FIELDS: dict[str, Callable[[list[Any]], bool]] = {
     SYNC: lambda f: len(f) == 1 and _membership(f[0]),
     SYNC_REQUEST: lambda f: len(f) == 1 and (f[0] is None or type(f[0]) is str),
     DOWN: lambda f: not f,
+    PRESENCE: lambda f: len(f) == 1 and _presence(f[0], untracked=True),
+    PRESENCE_SYNC: lambda f: len(f) == 1 and _presence(f[0], untracked=False),
 }

@@ -51,6 +51,7 @@ def create_app(
 def _pubsub_for(config: NovaConfig) -> PubSub:
     try:
         chosen = PubSub.from_url(config.pubsub)
+        chosen.presence.interval = config.presence_interval
         # Checked here, before anything is served: a dead Redis is one line at start-up.
         chosen.backend.check()
     except (ValueError, ConnectionError) as exc:

@@ -178,12 +178,22 @@ def _ws_handler(name: str, project: Project, context: dict[str, str], **opts: An
         raise ScaffoldError(
             f"{channel!r} is not a valid channel name: use letters, digits and _ . : -"
         )
-    context["channel"] = channel or ""
+    with_presence = bool(opts["presence"])
+    # A presence room needs a channel: its own name unless --pubsub names one.
+    context["channel"] = channel or (name if with_presence else "")
+    context["presence"] = "yes" if with_presence else ""
     from nova_cli.scaffold.router_edit import RouteEntry
 
     target = f"{name}_ws_handler"
-    hint = f"connect to ws://127.0.0.1:{project.port}/{name} (after `nova serve`)"
-    return Made(target, [RouteEntry(f"/{name}", target, protocol="ws")], [hint])
+    routes = [RouteEntry(f"/{name}", target, protocol="ws")]
+    view = PurePosixPath(project.app, "views", f"{name}.html")
+    if not with_presence:
+        hint = f"connect to ws://127.0.0.1:{project.port}/{name} (after `nova serve`)"
+        return Made(target, routes, [hint], omit=[view])
+    routes.append(RouteEntry(f"/{name}/page", f"{target}.page", ("get",)))
+    url = f"http://127.0.0.1:{project.port}/{name}/page"
+    hint = f"open {url}?name=alice and {url}?name=bob (after `nova serve`)"
+    return Made(target, routes, [hint])
 
 
 def _fallback(name: str, project: Project, context: dict[str, str], **opts: Any) -> Made:
@@ -302,6 +312,7 @@ def plan_generator(
     actions: Sequence[str] = (),
     channel: str | None = None,
     chat: bool = False,
+    presence: bool = False,
     force: bool = False,
     route: bool = True,
 ) -> Plan:
@@ -310,7 +321,9 @@ def plan_generator(
     if generator is None:
         raise ScaffoldError(f"unknown generator {kind!r} (known: {', '.join(KINDS)})")
     context: dict[str, str] = {"app": project.app, "name": name}
-    made = generator(name, project, context, actions=actions, channel=channel, chat=chat)
+    made = generator(
+        name, project, context, actions=actions, channel=channel, chat=chat, presence=presence
+    )
     files = render(kind.replace("-", "_"), context)
     files = {path: file for path, file in files.items() if path not in made.omit}
     plan = plan_files(project.root, files, force=force, keep_existing=made.keep)

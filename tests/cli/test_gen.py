@@ -52,6 +52,26 @@ def test_ws_handler_echo_and_chat(nova, app_root):
     assert '("/room", room_ws_handler, {"protocol": "ws"}),' in router(app_root)
 
 
+def test_ws_handler_with_presence_and_its_page(nova, app_root):
+    result = nova("gen", "ws-handler", "room", "--presence", cwd=app_root)
+    assert result.exit_code == 0, result.output
+    room = (app_root / "myapp/controllers/room_ws_handler.py").read_text()
+    assert "from nova_cli import presence, pubsub\n" in room
+    assert 'CHANNEL = "room"' in room  # the room's own name without --pubsub
+    assert 'presence.track(CHANNEL, state["user"]' in room
+    assert 'case ("nova_presence", "room", diff):' in room
+    assert '("/room", room_ws_handler, {"protocol": "ws"}),' in router(app_root)
+    assert '("/room/page", room_ws_handler.page, {"methods": ["get"]}),' in router(app_root)
+    page = (app_root / "myapp/views/room.html").read_text()
+    assert "{{ socket }}?name=" in page and "{%" not in page  # a Jinja view of the app
+    assert "http://127.0.0.1:8080/room/page?name=alice" in result.output
+
+    assert nova("gen", "ws-handler", "hall", "--presence", "--pubsub", "lobby", cwd=app_root)
+    assert 'CHANNEL = "lobby"' in (app_root / "myapp/controllers/hall_ws_handler.py").read_text()
+    assert nova("gen", "ws-handler", "echo", cwd=app_root).exit_code == 0
+    assert not (app_root / "myapp/views/echo.html").exists()  # a page for presence only
+
+
 def test_fallback_has_no_route(nova, app_root):
     before = router(app_root)
     result = nova("gen", "fallback", "oops", cwd=app_root)

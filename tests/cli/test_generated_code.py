@@ -36,7 +36,7 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_generated_tests_pass(full_app):
     done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], full_app)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "34 passed" in done.stdout, done.stdout
+    assert "37 passed" in done.stdout, done.stdout
 
 
 # A WebSocket handler broken in a way only a real socket shows: the generated test must fail.
@@ -46,6 +46,12 @@ BROKEN_WS_HANDLERS = [
         "shop/controllers/room_ws_handler.py",
         ('pubsub.join("lobby")', "pass  # joins no channel"),
         id="a chat that joins no channel",
+    ),
+    pytest.param(
+        ["hall", "--presence"],
+        "shop/controllers/hall_ws_handler.py",
+        ('presence.track(CHANNEL, state["user"], {"online_at": int(time.time())})', "time"),
+        id="a presence room that tracks nobody",
     ),
     pytest.param(
         ["chat"],
@@ -102,6 +108,8 @@ def test_the_generated_app_compiles_its_routes(full_app):
         (("GET",), "/users/stats", "http"),
         ((), "/chat", "ws"),
         ((), "/room", "ws"),
+        ((), "/hall", "ws"),
+        (("GET",), "/hall/page", "http"),
         (("GET",), "/books", "http"),
         (("POST",), "/books", "http"),
         (("DELETE",), "/books/:id", "http"),

@@ -1,7 +1,8 @@
-"""docs/websockets.md and docs/pubsub.md: their examples, served and exercised."""
+"""docs/websockets.md, docs/pubsub.md and docs/presence.md: their examples, served and exercised."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -92,3 +93,35 @@ def _drive_the_notes_app(client: httpx.Client) -> None:
     out = client.post("/logout", headers={"x-csrf-token": token})
     assert out.status_code == 302 and "Max-Age=0" in out.headers["set-cookie"]
     assert client.get("/notes").status_code == 401
+
+
+def test_presence_page_lobby(tmp_path: Path) -> None:
+    root = app_from_docs("presence.md", tmp_path)
+    with uvicorn_app(root) as server, connect(server.ws_url + "/lobby?name=alice") as alice:
+        assert json.loads(alice.recv(timeout=10)) == {
+            "state": {"alice": [{"status": "here", "nova_ref": ANY_REF}]}
+        }
+        with connect(server.ws_url + "/lobby?name=bob") as bob:
+            assert sorted(json.loads(bob.recv(timeout=10))["state"]) == ["alice", "bob"]
+            bob.send("away")
+            seen: dict[str, list[str]] = {}
+            while seen.get("bob") != ["away"]:  # alice's own join, bob's, his update
+                diff = json.loads(alice.recv(timeout=10))["diff"]
+                for name in diff["leaves"]:
+                    seen.pop(name, None)
+                for name, metas in diff["joins"].items():
+                    seen[name] = [m["status"] for m in metas]
+        while "bob" in seen:
+            diff = json.loads(alice.recv(timeout=10))["diff"]
+            assert "bob" in diff["leaves"] and not diff["joins"]
+            seen.pop("bob")
+
+
+class _AnyRef(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and "/" in other
+
+    __hash__ = str.__hash__
+
+
+ANY_REF = _AnyRef()

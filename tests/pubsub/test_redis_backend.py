@@ -349,17 +349,21 @@ async def test_a_subscriber_cut_off_by_redis_resubscribes_and_resyncs(
         watcher.subscribe(CHANNEL)
         await eventually(lambda: "spans the workers again" in caplog.text, timeout=10)
         assert "unreachable" in caplog.text and "Connection closed by server" in caplog.text
-        # Resubscribed: it announces all its members and asks everyone for theirs.
+        # Resubscribed: it announces all its members and presence, and asks everyone for theirs.
         seen: dict[str, list[Any]] = {}
         deadline = asyncio.get_running_loop().time() + 5
-        while len(seen) < 2:
+        while len(seen) < 3:
             assert asyncio.get_running_loop().time() < deadline, f"only {sorted(seen)} published"
             message = await asyncio.to_thread(watcher.get_message, timeout=1)
             if message is not None and message["type"] == "message":
                 found = _wire.parse(message["data"])
                 seen.setdefault(found.kind, found.fields)
                 seen.pop(_wire.HEARTBEAT, None)
-        assert seen == {_wire.SYNC: [{"chat": {member.pid: 1}}], _wire.SYNC_REQUEST: [None]}
+        assert seen == {
+            _wire.SYNC: [{"chat": {member.pid: 1}}],
+            _wire.PRESENCE_SYNC: [[]],
+            _wire.SYNC_REQUEST: [None],
+        }
         await other.publish(_wire.HEARTBEAT, seq=5)
         await eventually(lambda: f"lost 3 messages from pub/sub node {OTHER}" in caplog.text)
     watcher.close()

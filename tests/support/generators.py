@@ -4,6 +4,7 @@ GENERATORS = [
     ["controller", "users", "--actions", "index,show,stats"],
     ["ws-handler", "chat"],
     ["ws-handler", "room", "--pubsub", "lobby"],
+    ["ws-handler", "hall", "--presence"],
     ["fallback", "oops"],
     ["handler", "xml"],
     ["resource", "books"],

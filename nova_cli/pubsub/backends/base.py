@@ -13,6 +13,7 @@ from typing import Any
 
 from nova_cli.process import Pid
 from nova_cli.pubsub._hub import Hub
+from nova_cli.pubsub._tracker import Tracker
 
 
 class Backend(ABC):
@@ -20,6 +21,11 @@ class Backend(ABC):
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.presence: Tracker | None = None
+
+    def attach(self, presence: Tracker) -> None:
+        """Carry `presence` between workers: a backend that spans none keeps it local."""
+        self.presence = presence
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect (called at application start-up)."""

@@ -15,7 +15,10 @@ and each worker fans it out to its own members through the hub.
   newcomer, or one that dropped it or that it dropped), or that sees a gap
   in a node's messages, asks that node for its full membership: after any
   outage, every view converges back within a few heartbeats.
-- `process.send` to a pid of another node travels the same way.
+- `process.send` to a pid of another node travels the same way, and so
+  does presence (`_tracker.py`): each node publishes its own entries'
+  changes, its full table with every membership sync, and drops a node's
+  entries with its members.
 - Messages are `_wire.py`'s: msgpack of the values `nova_cli.terms` allows,
   decoded without running any code.  Anything else on the channel is ignored
   and logged once per kind of problem.
@@ -50,6 +53,7 @@ from nova_cli.process import Pid
 from nova_cli.pubsub import _wire
 from nova_cli.pubsub._hub import Hub, payload_size
 from nova_cli.pubsub._replica import Replica
+from nova_cli.pubsub._tracker import Tracker
 from nova_cli.pubsub.backends.base import Backend
 
 log = logging.getLogger("nova_cli.pubsub")
@@ -204,6 +208,10 @@ class RedisBackend(Backend):
         """`process.send` to a pid on another node."""
         self._send(_wire.SEND, pid, message)
 
+    def attach(self, presence: Tracker) -> None:
+        super().attach(presence)
+        presence.publish = lambda changes: self._send(_wire.PRESENCE, changes)
+
     # -- publishing -----------------------------------------------------
     def _send(self, kind: str, *fields: Any) -> None:
         loop = self._loop
@@ -253,6 +261,12 @@ class RedisBackend(Backend):
     def _expire(self) -> None:
         for node in self._replica.expire(time.monotonic(), EXPIRY):
             log.info("pub/sub node %s went silent; dropping its members", node)
+            self._drop(node)
+
+    def _drop(self, node: str) -> None:
+        """`node` is gone: its presence entries leave too."""
+        if self.presence is not None:
+            self.presence.drop(node)
 
     # -- receiving ------------------------------------------------------
     async def _listen(self, subscribed: asyncio.Event) -> None:
@@ -302,8 +316,14 @@ class RedisBackend(Backend):
         self.link.working("subscribe")
         # Whoever dropped this node, or missed its messages while it was away,
         # gets its full membership; and it asks for everyone's.
-        self._queue(_wire.SYNC, self._local_membership())
+        self._announce()
         self._queue(_wire.SYNC_REQUEST, None)
+
+    def _announce(self) -> None:
+        """Publish this node's full membership and presence."""
+        self._queue(_wire.SYNC, self._local_membership())
+        if self.presence is not None:
+            self._queue(_wire.PRESENCE_SYNC, self.presence.local_table())
 
     def _receive(self, data: bytes) -> None:
         if data.startswith(self._own, 1):
@@ -341,9 +361,14 @@ class RedisBackend(Backend):
             self._replica.replace(origin, fields[0])
         elif kind == _wire.SYNC_REQUEST:
             if fields[0] is None or fields[0] == self.node:
-                self._queue(_wire.SYNC, self._local_membership())
+                self._announce()
         elif kind == _wire.DOWN:
             self._replica.forget(origin)
+            self._drop(origin)
+        elif kind == _wire.PRESENCE and self.presence is not None:
+            self.presence.apply(origin, fields[0])
+        elif kind == _wire.PRESENCE_SYNC and self.presence is not None:
+            self.presence.replace(origin, fields[0])
 
     def _ignore(self, problem: _wire.Malformed) -> None:
         if problem.category in self._ignored:
