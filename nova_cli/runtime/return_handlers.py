@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from nova_cli.runtime.request import Request
+from nova_cli.runtime.responses import JSONBytes
 from nova_cli.runtime.route_compiler import describe
 from nova_cli.runtime.views import Views
 
@@ -114,7 +115,7 @@ async def to_response(value: Any, ctx: ReturnContext) -> Response:
     builtin = _builtins.get(tag)
     if builtin is not None:
         response = builtin(value, ctx)
-        return await response if inspect.isawaitable(response) else response
+        return response if isinstance(response, Response) else await response
     custom = _custom.get(tag)
     if custom is None:
         raise UnsupportedReturn(value, f"no handler named {tag!r}")
@@ -171,7 +172,7 @@ def encode_json(data: Any) -> bytes:
 
 
 def _json_response(status: int, headers: dict[str, str], data: Any) -> Response:
-    return Response(encode_json(data), status, headers, media_type="application/json")
+    return JSONBytes(encode_json(data), status, headers)
 
 
 @_builtin("json")
