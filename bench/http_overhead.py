@@ -110,11 +110,14 @@ def write_apps(folder: Path) -> tuple[Path, Path]:
 
 @dataclass(frozen=True)
 class Server:
-    """How to start one server kind: its command line (with {port}) and environment."""
+    """How to start one server kind: its command line (with {port}), environment and folder."""
 
     name: str
     args: list[str]
     env: dict[str, str]
+    # `python -m` puts the working directory first on sys.path: it decides
+    # which checkout's nova_cli the server imports.
+    cwd: Path = REPO
 
 
 def servers(nova_root: Path, bare_root: Path, baseline: Path | None) -> list[Server]:
@@ -128,7 +131,10 @@ def servers(nova_root: Path, bare_root: Path, baseline: Path | None) -> list[Ser
     kinds = []
     for suffix, build in builds.items():
         env = {"NOVA_ROOT": str(nova_root), "PYTHONPATH": str(build)}
-        kinds += [Server("factory" + suffix, factory, env), Server("run" + suffix, run, env)]
+        kinds += [
+            Server("factory" + suffix, factory, env, build),
+            Server("run" + suffix, run, env, build),
+        ]
     bare = [*uvicorn, "--app-dir", str(bare_root), "bare_app:app", *UVICORN_SETTINGS]
     return [*kinds, Server("starlette", bare, {})]
 
@@ -145,7 +151,7 @@ def serve(server: Server, cpu: int | None) -> Iterator[tuple[str, int]]:
         process = subprocess.Popen(
             args,
             env={**os.environ, **server.env},
-            cwd=REPO,
+            cwd=server.cwd,
             start_new_session=True,
             stdout=output,
             stderr=subprocess.STDOUT,
