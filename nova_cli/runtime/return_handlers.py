@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import json.encoder
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,9 +167,37 @@ def _status(value: Any, whole: tuple[Any, ...]) -> int:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def _compiled(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """`encoder.encode`, with the C encoder it builds on every call built once.
+
+    `JSONEncoder.encode` makes a C encoder, and a dict to detect cycles, for
+    each value: 1.4 us for a small dict where the C encoder alone takes 0.6 us.
+    Without the dict, the C encoder keeps no state of its own, so threads may
+    share it; a cycle then ends in a RecursionError instead of a ValueError.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the _json accelerator
+        return encoder.encode
+    c_encode = make(
+        None,  # no cycle detection
+        encoder.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # no indent
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    return lambda data: "".join(c_encode(data, 0))
+
+
+_encode = _compiled(_ENCODER)
+
+
 def encode_json(data: Any) -> bytes:
     """JSON the way Starlette's JSONResponse writes it (compact, UTF-8)."""
-    return _ENCODER.encode(data).encode()
+    return _encode(data).encode()
 
 
 def _json_response(status: int, headers: dict[str, str], data: Any) -> Response:
