@@ -5,14 +5,24 @@ Both apps answer `GET /` with `{"message": "Hello world!"}` from an `async def`:
 - nova:      `("json", {"message": "Hello world!"})` through `create_app` (prod environment);
 - starlette: `JSONResponse({"message": "Hello world!"})` on a plain `Route`.
 
-Each runs in its own uvicorn subprocess with identical settings (1 worker,
-httptools, `--log-level warning`, no access log).  The same load client hits
-them in alternating rounds: `wrk` if it is installed, else a small asyncio
-client.  The script prints every round, the median req/s of each and the
-ratio nova/starlette (target: >= 0.90).
+Three servers run side by side, each in its own subprocess:
 
-    python bench/http_overhead.py                  # 30 rounds of 1 s per app
+- `factory`:   the Nova app under `uvicorn --factory`, with the Starlette peer's flags;
+- `run`:       the Nova app under `nova run` exactly as shipped (its defaults:
+               NovaHttpProtocol, its logging, no access log in prod);
+- `starlette`: the peer under uvicorn (1 worker, httptools, `--log-level warning`,
+               no access log).
+
+`--baseline DIR` adds `factory@base` and `run@base`: the same two servers
+importing the nova_cli of another checkout (a worktree of an older commit), so
+that before and after are measured in the same rounds.  The same load client
+hits every server in rotating rounds: `wrk` if it is installed, else a small
+asyncio client.  The script prints every round, the median req/s of each and
+each Nova server's ratio to Starlette (target: >= 1.05).
+
+    python bench/http_overhead.py                  # 30 rounds of 1 s per server
     python bench/http_overhead.py --rounds 7 --duration 10 --connections 64
+    python bench/http_overhead.py --baseline /tmp/before   # also the older build
     python bench/http_overhead.py --client python  # without wrk
 """
 
@@ -33,6 +43,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,31 +108,75 @@ def write_apps(folder: Path) -> tuple[Path, Path]:
     return nova_root, bare_root
 
 
+@dataclass(frozen=True)
+class Server:
+    """How to start one server kind: its command line (with {port}), environment and folder."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    # `python -m` puts the working directory first on sys.path: it decides
+    # which checkout's nova_cli the server imports.
+    cwd: Path = REPO
+
+
+def servers(nova_root: Path, bare_root: Path, baseline: Path | None) -> list[Server]:
+    """The servers to compare; with `baseline`, the Nova ones once more on that build."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"]
+    factory = [*uvicorn, "--factory", "nova_cli.runtime.app:from_environment", *UVICORN_SETTINGS]
+    # `nova run` with nothing but the address: what a user gets.
+    run = [sys.executable, "-m", "nova_cli.cli.main", "run", "--port", "{port}"]
+    run += ["--directory", str(nova_root)]
+    builds = {"": REPO} if baseline is None else {"": REPO, "@base": baseline}
+    kinds = []
+    for suffix, build in builds.items():
+        env = {"NOVA_ROOT": str(nova_root), "PYTHONPATH": str(build)}
+        kinds += [
+            Server("factory" + suffix, factory, env, build),
+            Server("run" + suffix, run, env, build),
+        ]
+    bare = [*uvicorn, "--app-dir", str(bare_root), "bare_app:app", *UVICORN_SETTINGS]
+    return [*kinds, Server("starlette", bare, {})]
+
+
 @contextlib.contextmanager
-def serve(
-    name: str, target: list[str], env: dict[str, str], cpu: int | None
-) -> Iterator[tuple[str, int]]:
+def serve(server: Server, cpu: int | None) -> Iterator[tuple[str, int]]:
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port)]
-    args += UVICORN_SETTINGS
+    args = [arg.replace("{port}", str(port)) for arg in server.args]
     if cpu is not None:
         args = ["taskset", "-c", str(cpu), *args]
-    process = subprocess.Popen(args, env={**os.environ, **env}, cwd=REPO, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"{name} server exited with {process.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{name} server did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/", process.pid  # taskset execs: the same pid
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(10)
+    # The servers' own lines (`nova run`'s banner, start and stop) would bury the
+    # figures: they go to a file, shown only when the server fails to start.
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            args,
+            env={**os.environ, **server.env},
+            cwd=server.cwd,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_listening(server.name, process, port, output)
+            yield f"http://127.0.0.1:{port}/", process.pid  # taskset execs: the same pid
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(10)
+
+
+def wait_listening(name: str, process: subprocess.Popen[bytes], port: int, output: Any) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            output.seek(0)
+            sys.stderr.write(output.read().decode(errors="replace"))
+            raise SystemExit(f"{name} server exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{name} server did not start")
+        time.sleep(0.05)
 
 
 def check(url: str) -> None:
@@ -247,13 +302,18 @@ def asgi_cost(nova_root: Path, bare_root: Path, number: int) -> tuple[float, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=30, help="alternating rounds per app")
+    parser.add_argument("--rounds", type=int, default=30, help="rotating rounds per server")
     parser.add_argument("--duration", type=float, default=1.0, help="seconds per round")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
         "--asgi-only", action="store_true", help="only the in-process ASGI cost, no servers"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also serve the Nova app from the nova_cli of this checkout (before/after)",
     )
     parser.add_argument(
         "--pin",
@@ -267,7 +327,8 @@ def main() -> None:
     server_cpu, client_cpu = (0, 1) if opts.pin else (None, None)
     print(
         f"client: {'wrk' if use_wrk else 'python asyncio'}, {opts.connections} connections, "
-        f"{opts.rounds} rounds x {opts.duration:g} s per app, uvicorn {' '.join(UVICORN_SETTINGS)}"
+        f"{opts.rounds} rounds x {opts.duration:g} s per server, "
+        f"uvicorn {' '.join(UVICORN_SETTINGS)}"
     )
 
     with tempfile.TemporaryDirectory(prefix="nova-bench-") as tmp:
@@ -275,56 +336,54 @@ def main() -> None:
         if opts.asgi_only:
             report_asgi(nova_root, bare_root)
             return
-        nova_target = ["--factory", "nova_cli.runtime.app:from_environment"]
-        bare_target = ["--app-dir", str(bare_root), "bare_app:app"]
-        with (
-            serve("nova", nova_target, {"NOVA_ROOT": str(nova_root)}, server_cpu) as nova,
-            serve("starlette", bare_target, {}, server_cpu) as bare,
-        ):
-            servers = {"nova": nova, "starlette": bare}
-            for url, _pid in servers.values():  # check and warm up both
+        kinds = servers(nova_root, bare_root, opts.baseline)
+        names = [kind.name for kind in kinds]
+        with contextlib.ExitStack() as stack:
+            running = {kind.name: stack.enter_context(serve(kind, server_cpu)) for kind in kinds}
+            for url, _pid in running.values():  # check and warm up each
                 check(url)
                 load(url, 1.0, opts.connections, opts.threads, client_cpu)
-            rates: dict[str, list[float]] = {"nova": [], "starlette": []}
-            cpu: dict[str, list[float]] = {"nova": [], "starlette": []}
+            rates: dict[str, list[float]] = {name: [] for name in names}
+            cpu: dict[str, list[float]] = {name: [] for name in names}
             for i in range(opts.rounds):
-                # Alternate which one goes first so drift in machine load hits both.
-                order = ["nova", "starlette"] if i % 2 == 0 else ["starlette", "nova"]
+                # Rotate which one goes first so drift in machine load hits all of them.
+                order = names[i % len(names) :] + names[: i % len(names)]
                 for name in order:
-                    url, pid = servers[name]
+                    url, pid = running[name]
                     before = cpu_seconds(pid)
                     rate, total = load(
                         url, opts.duration, opts.connections, opts.threads, client_cpu
                     )
                     rates[name].append(rate)
                     cpu[name].append((cpu_seconds(pid) - before) / total * 1e6)
-                print(
-                    f"round {i + 1:2}: nova {rates['nova'][-1]:7.0f} req/s "
-                    f"{cpu['nova'][-1]:5.1f} us cpu/req   "
-                    f"starlette {rates['starlette'][-1]:7.0f} req/s "
-                    f"{cpu['starlette'][-1]:5.1f} us cpu/req   "
-                    f"ratio {rates['nova'][-1] / rates['starlette'][-1]:.3f}",
-                    flush=True,
+                figures = "   ".join(
+                    f"{name} {rates[name][-1]:6.0f} req/s {cpu[name][-1]:5.1f} us" for name in names
                 )
-        nova_rate = statistics.median(rates["nova"])
-        bare_rate = statistics.median(rates["starlette"])
-        ratios = [n / s for n, s in zip(rates["nova"], rates["starlette"], strict=True)]
-        nova_cpu = statistics.median(cpu["nova"])
-        bare_cpu = statistics.median(cpu["starlette"])
-        print(f"median: nova {nova_rate:.0f} req/s, starlette {bare_rate:.0f} req/s")
-        print(f"ratio nova/starlette (medians of the rates): {nova_rate / bare_rate:.3f}")
-        # Each round's pair ran back to back, under the same machine load.
-        print(
-            f"ratio nova/starlette (median of the rounds' ratios): "
-            f"{statistics.median(ratios):.3f}   target: >= 0.90"
-        )
-        # CPU time per request hardly depends on what else the machine runs:
-        # its inverse ratio is the throughput ratio of two saturated cores.
-        print(
-            f"server CPU per request (median): nova {nova_cpu:.1f} us, "
-            f"starlette {bare_cpu:.1f} us; ratio starlette/nova {bare_cpu / nova_cpu:.3f}"
-        )
+                print(f"round {i + 1:2}: {figures}", flush=True)
+        summarise(names, rates, cpu)
         report_asgi(nova_root, bare_root)
+
+
+def summarise(names: list[str], rates: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
+    """Each server's medians, and each Nova server's ratios to Starlette."""
+    bare_rate = statistics.median(rates["starlette"])
+    bare_cpu = statistics.median(cpu["starlette"])
+    for name in names:
+        print(
+            f"median {name:13} {statistics.median(rates[name]):7.0f} req/s, "
+            f"server CPU {statistics.median(cpu[name]):5.1f} us/req"
+        )
+    for name in names[:-1]:
+        # Each round's servers ran back to back, under the same machine load.
+        paired = [n / s for n, s in zip(rates[name], rates["starlette"], strict=True)]
+        print(
+            f"{name + '/starlette':23} median of the rounds' ratios {statistics.median(paired):.3f}"
+            f", medians of the rates {statistics.median(rates[name]) / bare_rate:.3f}"
+            # CPU time per request hardly depends on what else the machine runs:
+            # its inverse ratio is the throughput ratio of two saturated cores.
+            f", CPU starlette/{name} {bare_cpu / statistics.median(cpu[name]):.3f}"
+        )
+    print("target: every Nova server >= 1.05 x starlette")
 
 
 def report_asgi(nova_root: Path, bare_root: Path) -> None:

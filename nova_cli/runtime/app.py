@@ -67,21 +67,25 @@ def _sessions_for(config: NovaConfig) -> SessionStore:
 
 
 class NovaApp(Starlette):
-    """Starlette, with WebSocket connections handed straight to the Nova router.
+    """Starlette, with requests handed straight to the Nova router.
 
-    Starlette's error middleware has nothing to do for a WebSocket (the
-    runtime answers its own errors and closes with 1011) but wraps the send
-    of every frame: the 1,000 members of a broadcast would pay for it 1,000
-    times.  HTTP requests, and WebSockets once middleware is added, take
-    Starlette's usual path.
+    Starlette wraps its router in two middleware: `ServerErrorMiddleware`
+    (a 500 for an exception that escapes) and `ExceptionMiddleware` (the
+    app's exception handlers).  The Nova router answers its own errors: a
+    failing controller, plugin or status route, and a response that fails
+    before its first byte, get the negotiated 500; a WebSocket closes with
+    1011.  So the two wrappers have nothing to do until the user adds
+    middleware or exception handlers, yet they wrap every request and every
+    frame a WebSocket sends (a broadcast to 1,000 members would pay for
+    them 1,000 times).  Until then, everything goes straight to the router.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and not self.user_middleware:
-            scope["app"] = self
-            await self.router(scope, receive, send)
+        if self.user_middleware or self.exception_handlers or self.max_body_size is not None:
+            await super().__call__(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        scope["app"] = self
+        await self.router(scope, receive, send)
 
 
 @contextlib.asynccontextmanager

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, HTTPConnection
-from starlette.requests import Request as StarletteRequest
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Router
 from starlette.types import Lifespan, Message, Receive, Scope, Send
@@ -25,7 +25,7 @@ from nova_cli.core.config import NovaConfig
 from nova_cli.core.httperror import HTTPError
 from nova_cli.pubsub import PubSub, activate, deactivate
 from nova_cli.runtime import cookies, errors, plugins, security, static
-from nova_cli.runtime.invoke import call
+from nova_cli.runtime.invoke import call, is_async
 from nova_cli.runtime.origins import OriginPolicy
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.return_handlers import (
@@ -75,23 +75,14 @@ class NovaRouter(Router):
         # and what they start) sees its pub/sub as the current one.
         token = activate(self.pubsub)
         try:
-            await super().__call__(scope, receive, send)
+            await self.middleware_stack(scope, receive, send)
         finally:
             deactivate(token)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            try:
-                response = await self.handle_http(scope, receive)
-            except ClientDisconnect:
-                # The client left before its body was complete: a request that was
-                # never fully sent is not dispatched, and nobody is left to answer.
-                log.debug(
-                    "%s %s: client gone before the end of the body", scope["method"], scope["path"]
-                )
-                return
-            await response(scope, receive, send)
+            await self.serve_http(scope, receive, send)
         elif kind == "websocket":
             from nova_cli.runtime.websocket import serve_websocket
 
@@ -99,12 +90,43 @@ class NovaRouter(Router):
         elif kind == "lifespan":
             await self.lifespan(scope, receive, send)
 
+    async def serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request: the pipeline's response, or a 500 if sending it fails."""
+        try:
+            response = await self.handle_http(scope, receive)
+        except ClientDisconnect:
+            # The client left before its body was complete: a request that was
+            # never fully sent is not dispatched, and nobody is left to answer.
+            log.debug(
+                "%s %s: client gone before the end of the body", scope["method"], scope["path"]
+            )
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            await send(message)
+            started = True  # only once the server took it: a refused head wrote nothing
+
+        try:
+            await response(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise  # half a response: the server can only close the connection
+            # A response that fails before its first byte (a file gone since the
+            # route found it, a header the server refuses) still gets Nova's 500.
+            log.exception("%s %s: the response failed", scope["method"], scope["path"])
+            page = errors.error_response(
+                Headers(scope=scope), 500, _message(exc), exc=exc, dev=self.config.dev
+            )
+            await page(scope, receive, send)
+
     async def handle_http(self, scope: Scope, receive: Receive) -> Response:
         table = self.table
         method = scope["method"]
         match, allowed = table.http.match(scope["path"], method)
         if match is None:
-            req = self.request(HTTPConnection(scope, receive), method, None)
+            req = self.request(scope, receive, method, None)
             if allowed:
                 allow = ", ".join(sorted(allowed))
                 message = f"{method} is not allowed here; allowed: {allow}"
@@ -116,11 +138,11 @@ class NovaRouter(Router):
         try:
             body, receive = await _read_body(scope, receive, self.config.max_body_size)
         except BodyTooLarge:
-            req = self.request(HTTPConnection(scope, receive), method, route)
+            req = self.request(scope, receive, method, route)
             return await self.status_page(
                 table, req, 413, message=f"request body over {self.config.max_body_size} bytes"
             )
-        req = self.request(StarletteRequest(scope, receive), method, route, body=body)
+        req = self.request(scope, receive, method, route, body=body)
         req.bindings = match.bindings
         req.pathinfo = match.pathinfo
         try:
@@ -145,10 +167,11 @@ class NovaRouter(Router):
         return cookies.attach(req._cookies, response)
 
     def request(
-        self, raw: HTTPConnection, method: str, route: Route | None, body: bytes = b""
+        self, scope: Scope, receive: Receive, method: str, route: Route | None, body: bytes = b""
     ) -> Request:
-        return Request(
-            raw,
+        return Request.of_scope(
+            scope,
+            receive,
             method=method,
             environment=self.config.environment,
             extra_state=route.extra_state if route else None,
@@ -223,6 +246,8 @@ class NovaRouter(Router):
         `("ok", vars)` it returns; an async `fn`'s view renders on the event
         loop, as Starlette's templates do for an async endpoint.
         """
+        if is_async(fn):
+            return await fn(*args)
         ctx = ReturnContext(req, fn, table.views, default_status)
         return await call(fn, *args, finish=functools.partial(render_view, ctx=ctx))
 

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, Response
 
+from nova_cli.runtime.responses import JSONBytes
 from nova_cli.runtime.return_handlers import encode_json
 
 
@@ -93,7 +94,7 @@ def error_response(
     payload = error_body(status, message or title)
     if trace is not None:
         payload["traceback"] = trace
-    return Response(encode_json(payload), status, extra_headers, media_type="application/json")
+    return JSONBytes(encode_json(payload), status, extra_headers)
 
 
 def _title(status: int) -> str:

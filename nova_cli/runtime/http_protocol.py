@@ -110,6 +110,21 @@ class NovaHttpProtocol(HttpToolsProtocol):
         if self._refused:
             return  # lingering after a refusal: drop what the client still sends
         self._unset_keepalive_if_required()
+        if self._in_head:
+            if len(data) > self.limits.max_header_bytes - self._head_bytes:
+                self._feed_over_limit(data)
+                return
+            self._head_bytes += len(data)
+        # _feed written out: this runs for every request.
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._parse_failed()
+        except httptools.HttpParserUpgrade:
+            self._upgrade()
+
+    def _feed_over_limit(self, data: bytes) -> None:
+        """Feed a head only what fits in its limit, refusing it with 431 if it goes on."""
         while data:
             if not self._in_head:
                 self._feed(data)
@@ -137,21 +152,29 @@ class NovaHttpProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
-            if self._too_many_headers:
-                self._refuse(431, f"over {self.limits.max_header_count} headers")
-                return
-            message = "Invalid HTTP request received."
-            self.logger.warning(message)
-            self.send_400_response(message)
+            self._parse_failed()
         except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
+            self._upgrade()
+
+    def _parse_failed(self) -> None:
+        if self._too_many_headers:
+            self._refuse(431, f"over {self.limits.max_header_count} headers")
+            return
+        message = "Invalid HTTP request received."
+        self.logger.warning(message)
+        self.send_400_response(message)
+
+    def _upgrade(self) -> None:
+        if self._should_upgrade():
+            self.handle_websocket_upgrade()
+        else:
+            self._unsupported_upgrade_warning()
 
     # -- parser callbacks -----------------------------------------------
+    # The callbacks run for every request: they call uvicorn's by name rather
+    # than through super(), which builds a proxy object on each call.
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        HttpToolsProtocol.on_message_begin(self)
         if self._head_started is None:
             self._start_head_clock()  # a next request: its clock starts at its first byte
 
@@ -170,10 +193,10 @@ class NovaHttpProtocol(HttpToolsProtocol):
         self._in_head = False
         self._heads_done += 1
         self._head_started = None
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
         # What comes next is the next request's head. Until its first byte,
         # uvicorn's keep-alive timeout applies.
         self._in_head = True

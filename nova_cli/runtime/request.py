@@ -3,7 +3,8 @@
 Nova hands controllers the Cowboy request map plus the keys its router and
 plugins add (`bindings`, `json`, `params`, `auth_data`, ...).  Here the same
 keys are attributes.  The Starlette request stays reachable as `req.raw` for
-everything Nova has no key for.
+everything Nova has no key for; an HTTP request builds it only when something
+asks for it (most JSON endpoints never do).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection
+from starlette.requests import Request as StarletteRequest
+from starlette.types import Receive, Scope
 
 from nova_cli.runtime import cookies
 from nova_cli.session import Session
@@ -21,7 +24,9 @@ class Request:
     """What a controller, security callable or plugin receives as `req`."""
 
     __slots__ = (
-        "raw",
+        "_raw",
+        "_scope",
+        "_receive",
         "method",
         "path",
         "bindings",
@@ -55,9 +60,41 @@ class Request:
         extra_state: Any = None,
         body: bytes = b"",
     ) -> None:
-        self.raw = raw
+        self._raw: HTTPConnection | None = raw
+        self._scope: Scope = raw.scope
+        self._receive: Receive | None = None
+        self._fill(method, bindings, pathinfo, environment, extra_state, body)
+
+    @classmethod
+    def of_scope(
+        cls,
+        scope: Scope,
+        receive: Receive,
+        *,
+        method: str,
+        environment: str,
+        extra_state: Any = None,
+        body: bytes = b"",
+    ) -> Request:
+        """The request of an HTTP `scope`; its Starlette `raw` is built on first use."""
+        req = cls.__new__(cls)
+        req._raw = None
+        req._scope = scope
+        req._receive = receive
+        req._fill(method, None, None, environment, extra_state, body)
+        return req
+
+    def _fill(
+        self,
+        method: str,
+        bindings: dict[str, str] | None,
+        pathinfo: list[str] | None,
+        environment: str,
+        extra_state: Any,
+        body: bytes,
+    ) -> None:
         self.method = method
-        self.path: str = raw.scope["path"]
+        self.path: str = self._scope["path"]
         self.bindings = bindings if bindings is not None else {}
         self.pathinfo = pathinfo
         self.body = body
@@ -125,6 +162,14 @@ class Request:
         self.set_cookie(name, "", max_age=0, path=path, domain=domain)
 
     @property
+    def raw(self) -> HTTPConnection:
+        """The Starlette request (a `WebSocket` for a WebSocket's `req`)."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = StarletteRequest(self._scope, self._receive)  # type: ignore[arg-type]
+        return raw
+
+    @property
     def headers(self) -> Headers:
         """Request headers; case-insensitive, like Cowboy's lower-cased map."""
         return self.raw.headers
@@ -140,7 +185,7 @@ class Request:
 
     @property
     def scope(self) -> Any:
-        return self.raw.scope
+        return self._scope
 
     @property
     def client(self) -> Any:
@@ -152,7 +197,7 @@ class Request:
 
     @property
     def app(self) -> Any:
-        return self.raw.scope.get("app")
+        return self._scope.get("app")
 
     def __repr__(self) -> str:
         return f"<nova Request {self.method} {self.path} bindings={self.bindings!r}>"

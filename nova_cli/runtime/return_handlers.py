@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import json.encoder
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from nova_cli.runtime.request import Request
+from nova_cli.runtime.responses import JSONBytes
 from nova_cli.runtime.route_compiler import describe
 from nova_cli.runtime.views import Views
 
@@ -114,7 +116,7 @@ async def to_response(value: Any, ctx: ReturnContext) -> Response:
     builtin = _builtins.get(tag)
     if builtin is not None:
         response = builtin(value, ctx)
-        return await response if inspect.isawaitable(response) else response
+        return response if isinstance(response, Response) else await response
     custom = _custom.get(tag)
     if custom is None:
         raise UnsupportedReturn(value, f"no handler named {tag!r}")
@@ -165,13 +167,41 @@ def _status(value: Any, whole: tuple[Any, ...]) -> int:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def _compiled(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """`encoder.encode`, with the C encoder it builds on every call built once.
+
+    `JSONEncoder.encode` makes a C encoder, and a dict to detect cycles, for
+    each value: 1.4 us for a small dict where the C encoder alone takes 0.6 us.
+    Without the dict, the C encoder keeps no state of its own, so threads may
+    share it; a cycle then ends in a RecursionError instead of a ValueError.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the _json accelerator
+        return encoder.encode
+    c_encode = make(
+        None,  # no cycle detection
+        encoder.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # no indent
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    return lambda data: "".join(c_encode(data, 0))
+
+
+_encode = _compiled(_ENCODER)
+
+
 def encode_json(data: Any) -> bytes:
     """JSON the way Starlette's JSONResponse writes it (compact, UTF-8)."""
-    return _ENCODER.encode(data).encode()
+    return _encode(data).encode()
 
 
 def _json_response(status: int, headers: dict[str, str], data: Any) -> Response:
-    return Response(encode_json(data), status, headers, media_type="application/json")
+    return JSONBytes(encode_json(data), status, headers)
 
 
 @_builtin("json")

@@ -67,7 +67,8 @@ def test_the_dockerfile_installs_serves_and_checks_the_app(
     shutil.copytree(app, context)
     (context / ".venv" / "bin").mkdir(parents=True)  # what a developer's checkout holds
     (context / ".venv" / "bin" / "python").write_text("not for the image")
-    (context / "shop" / "__pycache__").mkdir()
+    # The app module may have run its tests already (in any order): a cache may be there.
+    (context / "shop" / "__pycache__").mkdir(exist_ok=True)
     (context / "shop" / "__pycache__" / "router.cpython-312.pyc").write_bytes(b"stale")
 
     def run(command: str, cwd: Path, env: dict[str, str]) -> None:

@@ -425,3 +425,44 @@ def test_a_body_cut_short_is_never_dispatched(demo_root: Path) -> None:
             assert c.get("/calls").json() == []
             assert c.post("/record", content=b"0123456789").status_code == 204
             assert c.get("/calls").json() == [10]
+
+
+# -- a response that fails while it is sent -----------------------------------
+
+FAILING_RESPONSES = """
+
+_original_routes = routes
+
+
+def routes(environment):
+    from starlette.responses import FileResponse, StreamingResponse
+
+    def gone(req):
+        return FileResponse("/nonexistent/nova-test-file")
+
+    def half(req):
+        def chunks():
+            yield b"first part "
+            raise RuntimeError("second part failed")
+        return StreamingResponse(chunks())
+
+    return _original_routes(environment) + [{"routes": [("/gone", gone), ("/half", half)]}]
+"""
+
+
+def test_a_response_that_fails_is_a_500_or_a_closed_connection(demo_root: Path) -> None:
+    with (demo_root / "demo" / "router.py").open("a") as router:
+        router.write(FAILING_RESPONSES)
+    with uvicorn_app(demo_root) as server:
+        # Before its first byte: Nova's negotiated 500, and the connection goes on.
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            r = c.get("/gone")
+            assert (r.status_code, r.json()["error"]) == (500, "internal_server_error")
+            assert "nonexistent" not in r.text  # plain uvicorn: prod
+            assert c.get("/heartbeat").status_code == 200
+        # After it: the server closes the connection on half a response.
+        status, data = raw_request(server.port, "/half")
+        assert status == 200
+        assert b"first part" in data and not data.endswith(b"0\r\n\r\n")
+        assert "File at path /nonexistent/nova-test-file does not exist" in server.output()
+        assert "second part failed" in server.output()

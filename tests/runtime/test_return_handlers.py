@@ -556,7 +556,17 @@ def test_view_name_follows_nova() -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [{"message": "Hello world!"}, [1, 2.5, None, True], "é ✓", {"a": {"b": []}}, 0]
+    "data",
+    [
+        {"message": "Hello world!"},
+        [1, 2.5, None, True],
+        "é ✓",
+        {"a": {"b": []}},
+        0,
+        {"q": 'say "hi"\n\t\u2028', "f": [1e300, -0.0, 1e-7, 3.14159]},
+        {1: "int key", None: "none key", 2.5: "float key", False: "bool key"},
+        ("a", "tuple"),
+    ],
 )
 def test_json_bytes_are_starlettes(data: Any) -> None:
     from starlette.responses import JSONResponse
@@ -564,3 +574,25 @@ def test_json_bytes_are_starlettes(data: Any) -> None:
     from nova_cli.runtime.return_handlers import encode_json
 
     assert encode_json(data) == JSONResponse(data).body
+
+
+def _cycle() -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    data["self"] = data
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (float("nan"), ValueError),
+        ({"when": object()}, TypeError),
+        ({1j: "complex key"}, TypeError),
+        (_cycle(), RecursionError),  # a 500, like any other value that cannot be encoded
+    ],
+)
+def test_what_json_cannot_encode_raises(data: Any, error: type[Exception]) -> None:
+    from nova_cli.runtime.return_handlers import encode_json
+
+    with pytest.raises(error):
+        encode_json(data)
