@@ -13,6 +13,11 @@ Three servers run side by side, each in its own subprocess:
 - `starlette`: the peer under uvicorn (1 worker, httptools, `--log-level warning`,
                no access log).
 
+`--session` measures, instead, what a session read costs: the factory server
+answering `/` and a second factory server answering `/session`, a route that
+reads `session.get(req, "message")` for requests carrying a live session's
+cookie (memory backend), with the CPU ratio of the two (target: <= 1.10).
+
 `--baseline DIR` adds `factory@base` and `run@base`: the same two servers
 importing the nova_cli of another checkout (a worktree of an older commit), so
 that before and after are measured in the same rounds.  The same load client
@@ -24,6 +29,7 @@ each Nova server's ratio to Starlette (target: >= 1.05).
     python bench/http_overhead.py --rounds 7 --duration 10 --connections 64
     python bench/http_overhead.py --baseline /tmp/before   # also the older build
     python bench/http_overhead.py --client python  # without wrk
+    python bench/http_overhead.py --session        # a session read against none
 """
 
 from __future__ import annotations
@@ -65,11 +71,32 @@ NOVA_FILES = {
 
 
         def routes(environment):
-            return [{"prefix": "", "routes": [("/", controller.hello, {"methods": ["get"]})]}]
+            return [
+                {
+                    "prefix": "",
+                    "routes": [
+                        ("/", controller.hello, {"methods": ["get"]}),
+                        ("/session", controller.from_session, {"methods": ["get"]}),
+                        ("/login", controller.login, {"methods": ["get"]}),
+                    ],
+                }
+            ]
     """,
     "benchapp/controller.py": """
+        from nova_cli import session
+
+
         async def hello(req):
             return ("json", {"message": "Hello world!"})
+
+
+        async def from_session(req):
+            return ("json", {"message": session.get(req, "message")})
+
+
+        async def login(req):
+            session.set(req, "message", "Hello world!")
+            return ("status", 204)
     """,
 }
 
@@ -118,6 +145,19 @@ class Server:
     # `python -m` puts the working directory first on sys.path: it decides
     # which checkout's nova_cli the server imports.
     cwd: Path = REPO
+    path: str = "/"
+    session: bool = False  # requests carry a live session's cookie
+
+
+def session_servers(nova_root: Path) -> list[Server]:
+    """Two factory servers of the same app: one answering `/`, one reading a session."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"]
+    factory = [*uvicorn, "--factory", "nova_cli.runtime.app:from_environment", *UVICORN_SETTINGS]
+    env = {"NOVA_ROOT": str(nova_root), "PYTHONPATH": str(REPO)}
+    return [
+        Server("plain", factory, env),
+        Server("session", factory, env, path="/session", session=True),
+    ]
 
 
 def servers(nova_root: Path, bare_root: Path, baseline: Path | None) -> list[Server]:
@@ -158,11 +198,42 @@ def serve(server: Server, cpu: int | None) -> Iterator[tuple[str, int]]:
         )
         try:
             wait_listening(server.name, process, port, output)
-            yield f"http://127.0.0.1:{port}/", process.pid  # taskset execs: the same pid
+            cookie = login(port) if server.session else ""
+            # taskset execs: the same pid
+            yield Target(f"http://127.0.0.1:{port}{server.path}", cookie), process.pid
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
             process.wait(10)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the load goes: a URL, and the cookie header its requests carry (or "")."""
+
+    url: str
+    cookie: str = ""
+
+    @property
+    def port(self) -> int:
+        return int(self.url.split(":")[2].split("/")[0])
+
+    @property
+    def path(self) -> str:
+        return "/" + self.url.split("/", 3)[3]
+
+
+def login(port: int) -> str:
+    """A live session's cookie from the app's /login."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"GET /login HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    found = re.search(rb"set-cookie: (session_id=[^;]+)", data, re.I)
+    if not found:
+        raise SystemExit(f"/login set no session cookie: {data!r}")
+    return found.group(1).decode()
 
 
 def wait_listening(name: str, process: subprocess.Popen[bytes], port: int, output: Any) -> None:
@@ -179,15 +250,24 @@ def wait_listening(name: str, process: subprocess.Popen[bytes], port: int, outpu
         time.sleep(0.05)
 
 
-def check(url: str) -> None:
-    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].strip("/")))) as s:
-        s.sendall(b"GET / HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")
+def request_head(target: Target, *, close: bool = False) -> bytes:
+    lines = [f"GET {target.path} HTTP/1.1", "host: bench"]
+    if target.cookie:
+        lines.append(f"cookie: {target.cookie}")
+    if close:
+        lines.append("connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def check(target: Target) -> None:
+    with socket.create_connection(("127.0.0.1", target.port)) as s:
+        s.sendall(request_head(target, close=True))
         data = b""
         while chunk := s.recv(65536):
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200") or body != b'{"message":"Hello world!"}':
-        raise SystemExit(f"{url} answered {data!r}")
+        raise SystemExit(f"{target.url} answered {data!r}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -197,9 +277,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_wrk(
-    url: str, duration: float, connections: int, threads: int, cpu: int | None
+    target: Target, duration: float, connections: int, threads: int, cpu: int | None
 ) -> tuple[float, int]:
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", url]
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s"]
+    if target.cookie:
+        args += ["-H", f"cookie: {target.cookie}"]
+    args.append(target.url)
     if cpu is not None:
         args = ["taskset", "-c", str(cpu), *args]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -210,9 +293,9 @@ def run_wrk(
     return float(match.group(1)), int(total.group(1))
 
 
-async def _python_load(url: str, duration: float, connections: int) -> tuple[float, int]:
-    port = int(url.rsplit(":", 1)[1].strip("/"))
-    request = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n"
+async def _python_load(target: Target, duration: float, connections: int) -> tuple[float, int]:
+    port = target.port
+    request = request_head(target)
     stop_at = time.monotonic() + duration
     counts = [0] * connections
 
@@ -234,9 +317,9 @@ async def _python_load(url: str, duration: float, connections: int) -> tuple[flo
 
 
 def run_python(
-    url: str, duration: float, connections: int, threads: int, cpu: int | None
+    target: Target, duration: float, connections: int, threads: int, cpu: int | None
 ) -> tuple[float, int]:
-    return asyncio.run(_python_load(url, duration, connections))
+    return asyncio.run(_python_load(target, duration, connections))
 
 
 def asgi_cost(nova_root: Path, bare_root: Path, number: int) -> tuple[float, float]:
@@ -316,6 +399,11 @@ def main() -> None:
         help="also serve the Nova app from the nova_cli of this checkout (before/after)",
     )
     parser.add_argument(
+        "--session",
+        action="store_true",
+        help="a route reading a session against the same app's route without one",
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help="pin the servers to CPU 0 and the client to CPU 1 (taskset)",
@@ -336,23 +424,26 @@ def main() -> None:
         if opts.asgi_only:
             report_asgi(nova_root, bare_root)
             return
-        kinds = servers(nova_root, bare_root, opts.baseline)
+        if opts.session:
+            kinds = session_servers(nova_root)
+        else:
+            kinds = servers(nova_root, bare_root, opts.baseline)
         names = [kind.name for kind in kinds]
         with contextlib.ExitStack() as stack:
             running = {kind.name: stack.enter_context(serve(kind, server_cpu)) for kind in kinds}
-            for url, _pid in running.values():  # check and warm up each
-                check(url)
-                load(url, 1.0, opts.connections, opts.threads, client_cpu)
+            for target, _pid in running.values():  # check and warm up each
+                check(target)
+                load(target, 1.0, opts.connections, opts.threads, client_cpu)
             rates: dict[str, list[float]] = {name: [] for name in names}
             cpu: dict[str, list[float]] = {name: [] for name in names}
             for i in range(opts.rounds):
                 # Rotate which one goes first so drift in machine load hits all of them.
                 order = names[i % len(names) :] + names[: i % len(names)]
                 for name in order:
-                    url, pid = running[name]
+                    target, pid = running[name]
                     before = cpu_seconds(pid)
                     rate, total = load(
-                        url, opts.duration, opts.connections, opts.threads, client_cpu
+                        target, opts.duration, opts.connections, opts.threads, client_cpu
                     )
                     rates[name].append(rate)
                     cpu[name].append((cpu_seconds(pid) - before) / total * 1e6)
@@ -360,6 +451,9 @@ def main() -> None:
                     f"{name} {rates[name][-1]:6.0f} req/s {cpu[name][-1]:5.1f} us" for name in names
                 )
                 print(f"round {i + 1:2}: {figures}", flush=True)
+        if opts.session:
+            summarise_session(rates, cpu)
+            return
         summarise(names, rates, cpu)
         report_asgi(nova_root, bare_root)
 
@@ -384,6 +478,20 @@ def summarise(names: list[str], rates: dict[str, list[float]], cpu: dict[str, li
             f", CPU starlette/{name} {bare_cpu / statistics.median(cpu[name]):.3f}"
         )
     print("target: every Nova server >= 1.05 x starlette")
+
+
+def summarise_session(rates: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
+    """What a session read costs: the CPU per request of the two servers, and their ratio."""
+    for name in ("plain", "session"):
+        print(
+            f"median {name:8} {statistics.median(rates[name]):7.0f} req/s, "
+            f"server CPU {statistics.median(cpu[name]):5.1f} us/req"
+        )
+    paired = [s / p for s, p in zip(cpu["session"], cpu["plain"], strict=True)]
+    print(
+        f"session/plain server CPU per request: median of the rounds' ratios "
+        f"{statistics.median(paired):.3f} (target: <= 1.10 with the memory backend)"
+    )
 
 
 def report_asgi(nova_root: Path, bare_root: Path) -> None:

@@ -147,9 +147,13 @@ class NovaRouter(Router):
         req.pathinfo = match.pathinfo
         try:
             # The session hooks: loaded before the pipeline, saved after it.
-            await self.sessions.load(req)
+            pending = self.sessions.load(req)  # an awaitable only when the backend is remote
+            if pending is not None:
+                await pending
             response = await self.run_route(table, route, req)
-            await self.sessions.commit(req)
+            pending = self.sessions.commit(req)
+            if pending is not None:
+                await pending
         except HTTPError as exc:  # from the session store (503) or a post-request plugin
             return await self.http_error(table, req, exc)
         except Exception as exc:

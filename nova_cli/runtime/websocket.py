@@ -48,7 +48,9 @@ async def serve_websocket(router: Any, scope: Scope, receive: Receive, send: Sen
     req = Request(conn, method="GET", environment=router.config.environment)
     req.bindings, req.pathinfo, req.extra_state = match.bindings, match.pathinfo, route.extra_state
     try:
-        await router.sessions.load(req)  # for init's state["session"], a read-only copy
+        pending = router.sessions.load(req)  # for init's state["session"], a read-only copy
+        if pending is not None:
+            await pending
         refusal = await _admit(router, table, route, req)
     except HTTPError as exc:
         refusal = errors.error_response(

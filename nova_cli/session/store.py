@@ -22,7 +22,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nova_cli import terms
@@ -92,16 +92,30 @@ class SessionStore:
     async def stop(self) -> None:
         await self.backend.stop()
 
-    async def load(self, req: Any) -> None:
+    def load(self, req: Any) -> Awaitable[None] | None:
         """Attach this store to `req`, and the session its cookie names, if it has a live one.
 
-        Raises `SessionUnavailable` when the backend does not answer.
+        Returns an awaitable to finish the load when the backend must be asked
+        over the network (Redis), None when it is done: a request, with or
+        without a session in memory, then costs no coroutine here.  The
+        awaitable raises `SessionUnavailable` when the backend does not answer.
         """
         req.sessions = self
         sid = self._cookie(req.scope["headers"])
         if sid is None:
-            return  # `req.session` makes an empty one if the request asks for it
-        record = await self.backend.load(sid) if len(sid) == ID_LENGTH else None
+            return None  # `req.session` makes an empty one if the request asks for it
+        if len(sid) != ID_LENGTH:
+            req._session = Session()
+            return None
+        if self.backend.local:
+            self._attach(req, sid, self.backend.get(sid))
+            return None
+        return self._load_remote(req, sid)
+
+    async def _load_remote(self, req: Any, sid: str) -> None:
+        self._attach(req, sid, await self.backend.load(sid))
+
+    def _attach(self, req: Any, sid: str, record: Any) -> None:
         session = self._live(sid, record)
         # The client's cookie names nothing alive: an empty session, which a
         # write gives a new id (the id a client brings is never adopted).
@@ -125,16 +139,30 @@ class SessionStore:
             return None
         return Session(sid, data, created, seen)
 
-    async def commit(self, req: Any) -> None:
+    def commit(self, req: Any) -> Awaitable[None] | None:
         """Save what the request changed, refresh or forget the session, set the cookie.
 
-        Raises `SessionUnavailable` when the backend does not answer, and
-        `TypeError` when the data holds a value that cannot be stored.
+        Returns an awaitable when there is something to save or delete, None
+        when there is nothing to do (no session, or one only read, its idle
+        deadline refreshed recently).  The awaitable raises `SessionUnavailable`
+        when the backend does not answer, and `TypeError` when the data holds
+        a value that cannot be stored.
         """
         session: Session | None = req._session
         if session is None:
-            return
+            return None
         now = self.clock()
+        if session.discard or session.destroyed:
+            return self._save_changes(req, session, now)
+        if session.id is None:
+            return (
+                self._save_changes(req, session, now) if session.data or session.rotated else None
+            )
+        if session.changed or now - (session.seen or 0.0) >= self.refresh:
+            return self._save_changes(req, session, now)
+        return None
+
+    async def _save_changes(self, req: Any, session: Session, now: float) -> None:
         if session.id is None:
             if session.data or session.rotated:
                 await self._save_new(req, session, now)

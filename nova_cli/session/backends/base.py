@@ -22,6 +22,11 @@ class SessionBackend:
     """
 
     shared = False  # whether the workers of a server (and other machines) see the same records
+    local = False  # whether `get` answers at once, without I/O (the store then skips a coroutine)
+
+    def get(self, sid: str) -> dict[str, Any] | None:
+        """`load` without awaiting, for a backend whose records are in this process."""
+        raise NotImplementedError
 
     async def start(self) -> None:
         """Connect, at the app's start-up."""

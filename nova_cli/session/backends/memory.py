@@ -24,7 +24,12 @@ class MemoryBackend(SessionBackend):
         self.clock = clock
         self.records: dict[str, tuple[float, dict[str, Any]]] = {}
 
+    local = True
+
     async def load(self, sid: str) -> dict[str, Any] | None:
+        return self.get(sid)
+
+    def get(self, sid: str) -> dict[str, Any] | None:
         found = self.records.get(sid)
         if found is None:
             return None
