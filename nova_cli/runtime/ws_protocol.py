@@ -18,6 +18,17 @@ shutdown.  `NovaWebSocketProtocol` adds flow control the other way:
 - a close frame, from the app or from a shutdown, that cannot be written
   does not wait: the socket is aborted after a short grace.
 
+It also writes frames prepared by the app (`frames.PREPARED_SEND` in the
+scope): the text of a broadcast is framed once for all its members, where
+uvicorn's `send` frames it again for each (two thirds of a saturated
+server's time).  Such a frame is exactly the bytes `send` would write for a
+final, unfragmented text frame without extensions, for which the websockets
+library changes no state; it is written only while the socket is writable,
+the connection open, no fragmented message in progress and no extension
+(permessage-deflate) in use.  Otherwise the app falls back to `send`, whose
+wait for a writable socket, slow-consumer timer and close handling apply as
+to any message.
+
 It also answers invalid UTF-8 with 1007 and one log line, where uvicorn
 logs a traceback for what is the client's error; and an upgrade the app
 refuses with an HTTP response (404 for a path with no WebSocket route, 403)
@@ -35,9 +46,11 @@ import socket
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
 
 from nova_cli.core.config import from_lifespan_state
-from nova_cli.runtime.frames import INVALID_DATA, SLOW_CONSUMER, TRY_AGAIN
+from nova_cli.runtime.frames import INVALID_DATA, PREPARED_SEND, SLOW_CONSUMER, TRY_AGAIN
 
 log = logging.getLogger("nova_cli.websocket")
 _library_log = logging.getLogger("websockets.server")
@@ -106,6 +119,37 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
             if not self._write_paused:
                 self.transport.resume_reading()
         return message
+
+    # -- the upgrade and prepared frames -------------------------------
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if not self.close_sent and not self.conn.extensions:  # upgraded, with no deflate
+            self.scope["extensions"][PREPARED_SEND] = {
+                "send": self.send,
+                "write": self.write_prepared,
+            }
+
+    def write_prepared(self, frame: bytes) -> bool:
+        """Write a complete text frame built by the app; False when `send` must take it.
+
+        The checks are `send`'s and the library's own (`send_text`): a frame
+        goes out only where `send` would write the same bytes at once.
+        """
+        conn = self.conn
+        if (
+            self._write_paused
+            or self.close_sent
+            or self.disconnected
+            or not self.handshake_complete
+            or conn.state is not State.OPEN
+            or conn.expect_continuation_frame
+            or conn.extensions
+            or conn.writes
+            or conn.debug  # the library logs each frame it sends: let it
+        ):
+            return False
+        self.transport.write(frame)
+        return True
 
     # -- what the client sends ------------------------------------------
     def handle_ping(self) -> None:
