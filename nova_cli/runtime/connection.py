@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from nova_cli.runtime.shutdown import Connections
 
 log = logging.getLogger("nova_cli.websocket")
+prepared_frame = text_messages.frame
 
 FRAME, CLOSED, CONTROL, RESUMED, AWAITED = (  # the mailbox kinds (process.Kind)
     Kind.FRAME,
@@ -373,7 +374,8 @@ class Connection(process.Process):
             text = _text_reply(result)
             if text is not None:  # a chat's reply: a prepared frame, or one coroutine
                 self.state = result[2]
-                if self._wrote_prepared(text):
+                write = self._write_frame  # (_wrote_prepared, inlined: once per member)
+                if write is not None and write(prepared_frame(text)):
                     return
                 step = self._write(text_messages.get(text))
             elif type(result) is not tuple and inspect.isawaitable(result):
@@ -452,7 +454,7 @@ class Connection(process.Process):
     def _wrote_prepared(self, text: str) -> bool:
         """Write `text` as the frame shared by every member, if the server can take it now."""
         write = self._write_frame
-        return write is not None and write(text_messages.frame(text))
+        return write is not None and write(prepared_frame(text))
 
     async def _write(self, message: dict[str, Any]) -> None:
         try:

@@ -23,11 +23,12 @@ scope): the text of a broadcast is framed once for all its members, where
 uvicorn's `send` frames it again for each (two thirds of a saturated
 server's time).  Such a frame is exactly the bytes `send` would write for a
 final, unfragmented text frame without extensions, for which the websockets
-library changes no state; it is written only while the socket is writable,
+library changes no state; it is taken only while the socket is writable,
 the connection open, no fragmented message in progress and no extension
 (permessage-deflate) in use.  Otherwise the app falls back to `send`, whose
 wait for a writable socket, slow-consumer timer and close handling apply as
-to any message.
+to any message.  Prepared frames are written at the end of the event loop's
+turn, those of several broadcasts in one system call (`corked.py`).
 
 It also answers invalid UTF-8 with 1007 and one log line, where uvicorn
 logs a traceback for what is the client's error; and an upgrade the app
@@ -50,9 +51,11 @@ from websockets.http11 import Request
 from websockets.protocol import State
 
 from nova_cli.core.config import from_lifespan_state
+from nova_cli.runtime.corked import CorkedTransport, turn_end
 from nova_cli.runtime.frames import INVALID_DATA, PREPARED_SEND, SLOW_CONSUMER, TRY_AGAIN
 
 log = logging.getLogger("nova_cli.websocket")
+OPEN = State.OPEN
 _library_log = logging.getLogger("websockets.server")
 
 
@@ -84,6 +87,8 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
     # -- the transport --------------------------------------------------
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self.corked = CorkedTransport(transport, turn_end(self.loop))
+        self.transport = self.corked  # type: ignore[assignment]  # a transport, and more
         sock = transport.get_extra_info("socket")
         if self.send_buffer > 0 and sock is not None:
             try:
@@ -123,32 +128,32 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
     # -- the upgrade and prepared frames -------------------------------
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
-        if not self.close_sent and not self.conn.extensions:  # upgraded, with no deflate
+        # Offered once upgraded, and never with an extension (deflate) or the
+        # library's debug log of each frame: neither changes afterwards.
+        if not self.close_sent and not self.conn.extensions and not self.conn.debug:
             self.scope["extensions"][PREPARED_SEND] = {
                 "send": self.send,
                 "write": self.write_prepared,
             }
 
     def write_prepared(self, frame: bytes) -> bool:
-        """Write a complete text frame built by the app; False when `send` must take it.
+        """Take a complete text frame built by the app; False when `send` must take it.
 
         The checks are `send`'s and the library's own (`send_text`): a frame
-        goes out only where `send` would write the same bytes at once.
+        is taken only where `send` would write the same bytes at once.  The
+        library holds no output of its own here: uvicorn writes it out as
+        soon as it is made, and no app code runs in between.
         """
         conn = self.conn
         if (
             self._write_paused
             or self.close_sent
             or self.disconnected
-            or not self.handshake_complete
-            or conn.state is not State.OPEN
+            or conn.state is not OPEN  # also: the handshake is complete
             or conn.expect_continuation_frame
-            or conn.extensions
-            or conn.writes
-            or conn.debug  # the library logs each frame it sends: let it
         ):
             return False
-        self.transport.write(frame)
+        self.corked.hold(frame)
         return True
 
     # -- what the client sends ------------------------------------------

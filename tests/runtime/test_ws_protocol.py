@@ -97,6 +97,15 @@ async def test_the_protocol_offers_prepared_frames_for_its_own_send() -> None:
         assert await read_exactly(s.client, len(frame)) == frame
 
 
+async def test_prepared_frames_and_the_sends_after_them_keep_their_order() -> None:
+    async with served(deflate=False) as s:
+        first, second = text_frame(b"one"), text_frame(b"two")
+        assert s.protocol.write_prepared(first) and s.protocol.write_prepared(second)
+        await s.protocol.send({"type": "websocket.send", "text": "three"})  # the same turn
+        expected = first + second + text_frame(b"three")
+        assert await read_exactly(s.client, len(expected)) == expected
+
+
 async def test_a_prepared_frame_waits_for_the_socket_and_the_message_in_progress() -> None:
     async with served(deflate=False) as s:
         protocol, frame = s.protocol, text_frame(b"x")
