@@ -145,9 +145,12 @@ class Receiver(asyncio.Protocol):
             end = start + length
             if end > size:
                 break
-            if buf[pos] & 0x0F == 1:  # "...:send time"
+            opcode = buf[pos] & 0x0F
+            if opcode == 1:  # "...:send time"
                 self.sink.append(now - float(buf[buf.rfind(b":", start, end) + 1 : end]))
                 self.last = now
+            elif opcode == 9:  # the server's keepalive ping: a client that never answers is cut
+                self.transport.write(client_frame(0x8A, buf[start:end]))  # type: ignore[union-attr]
             pos = end
         self.buf = buf[pos:]
 
@@ -423,12 +426,14 @@ def redis_throughput(args: argparse.Namespace) -> None:
     """Two `nova run` servers on one Redis; a reader on each; messages sent through B."""
     ports = [free_port(), free_port()]
     # A reader descheduled for 50 ms on this shared machine is 1,000 messages
-    # behind, the default bound of a mailbox: room for 10 s of them instead, so
-    # that loss means the workers could not keep up, not that a reader paused.
+    # behind, the default bound of a mailbox: room for 10 s of them instead (and
+    # 10 s to read), so that loss means the workers could not keep up, not that
+    # a client process was paused.
     env = {
         "NOVA_PUBSUB_URL": args.redis_url,
         "NOVA_WS_QUEUE_MESSAGES": str(args.rate * 10),
         "NOVA_WS_QUEUE_BYTES": str(args.rate * 10 * 1100),
+        "NOVA_WS_SEND_TIMEOUT": "10",
     }
     size, seconds = 1024, args.redis_throughput
     messages = int(args.rate * seconds)
@@ -505,34 +510,35 @@ async def send_raw(
     """Send `messages` text frames of ~`size` bytes at `rate` a second from a raw socket.
 
     A client library costs tens of µs a message, and the sender, a member of
-    the chat, must also take its own copy of each: it reads and discards them
-    unparsed.  Frames are masked with a zero key (allowed, and free to apply).
+    the chat, must also take its own copy of each: it reads them with a
+    receiver, which also answers the server's pings.
     """
-    from tests.support import rawws
-
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(rawws.upgrade_request(path, port))
-    await reader.readuntil(b"\r\n\r\n")
-
-    async def discard() -> None:
-        while await reader.read(1 << 16):
-            pass
-
-    drain = asyncio.create_task(discard())
+    loop = asyncio.get_running_loop()
+    upgraded = loop.create_future()
+    transport, _ = await loop.create_connection(
+        lambda: Receiver(path, upgraded, []), "127.0.0.1", port
+    )
+    await upgraded
     pad = "x" * size + ":"
     start = time.monotonic()
     for i in range(messages):
         delay = start + i / rate - time.monotonic()
         if delay > 0.001:  # behind or on time: send; ahead: wait for the schedule
             await asyncio.sleep(delay)
-        payload = f"{i}:{pad}{time.monotonic()!r}".encode()
-        writer.write(struct.pack("!BBH4x", 0x81, 0x80 | 126, len(payload)) + payload)
-        if writer.transport.get_write_buffer_size() > 1 << 20:
-            await writer.drain()
+        transport.write(client_frame(0x81, f"{i}:{pad}{time.monotonic()!r}".encode()))
+        while transport.get_write_buffer_size() > 1 << 20:
+            await asyncio.sleep(0.001)
     await until
-    drain.cancel()
-    writer.close()
+    transport.close()
     return start
+
+
+def client_frame(first: int, payload: bytes) -> bytes:
+    """A client frame masked with a zero key (allowed, and free to apply)."""
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB4x", first, 0x80 | size) + payload
+    return struct.pack("!BBH4x", first, 0x80 | 126, size) + payload
 
 
 if __name__ == "__main__":
