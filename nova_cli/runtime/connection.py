@@ -21,6 +21,11 @@ server shuts down, the task is cancelled -- goes through `_exit` exactly
 once: unregister, leave every channel, send the close frame if there is
 still someone to send it to, and call `terminate` once.
 
+A text reply is written as a frame built once per broadcast when the server
+offers that (`frames.PREPARED_SEND`, Nova's own WebSocket protocol does) and
+can write it now; otherwise, and under any other ASGI server, it is an ASGI
+`send` like every other message.
+
 Callbacks are looked up on the handler module at every call, so when the
 dev server reloads the module in place an open socket runs the new code
 with the state it already had.
@@ -60,6 +65,7 @@ from nova_cli.runtime.frames import (
     TRY_AGAIN,
     BadReturn,
     deny,
+    prepared_writer,
     text_messages,
     to_message,
 )
@@ -71,6 +77,7 @@ if TYPE_CHECKING:
     from nova_cli.runtime.shutdown import Connections
 
 log = logging.getLogger("nova_cli.websocket")
+prepared_frame = text_messages.frame
 
 FRAME, CLOSED, CONTROL, RESUMED, AWAITED = (  # the mailbox kinds (process.Kind)
     Kind.FRAME,
@@ -114,6 +121,7 @@ class Connection(process.Process):
         self.scope = scope
         self._receive = receive
         self._send = send
+        self._write_frame = prepared_writer(scope, send)  # None: ASGI sends only
         self.dev = config.dev
         self.max_message_size = config.ws_max_message_size
         self.idle_timeout = config.ws_idle_timeout
@@ -364,8 +372,11 @@ class Connection(process.Process):
         try:
             result = fn(message, self.state)
             text = _text_reply(result)
-            if text is not None:  # a chat's reply: one coroutine to write it, no more
+            if text is not None:  # a chat's reply: a prepared frame, or one coroutine
                 self.state = result[2]
+                write = self._write_frame  # (_wrote_prepared, inlined: once per member)
+                if write is not None and write(prepared_frame(text)):
+                    return
                 step = self._write(text_messages.get(text))
             elif type(result) is not tuple and inspect.isawaitable(result):
                 self._first(AWAITED, result)  # the connection's task awaits it
@@ -440,6 +451,11 @@ class Connection(process.Process):
             self._closed = True
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
+    def _wrote_prepared(self, text: str) -> bool:
+        """Write `text` as the frame shared by every member, if the server can take it now."""
+        write = self._write_frame
+        return write is not None and write(prepared_frame(text))
+
     async def _write(self, message: dict[str, Any]) -> None:
         try:
             await self._send(message)
@@ -482,7 +498,8 @@ class Connection(process.Process):
                 self.state = result[2]
                 text = _text_reply(result)
                 if text is not None:
-                    await self._write(text_messages.get(text))
+                    if not self._wrote_prepared(text):
+                        await self._write(text_messages.get(text))
                 else:
                     await self._reply(result[1])
                 return

@@ -4,11 +4,17 @@ A handler returns Nova's frames (`("text", str)`, `("binary", bytes)`,
 `("close", code, reason)`, `("ping", bytes)`); `to_message` turns each into
 the ASGI message the server sends.  A refused upgrade is an HTTP response,
 sent with the ASGI WebSocket denial extension when the server has it.
+
+A server may also take a text frame already framed (`PREPARED_SEND`, which
+Nova's own WebSocket protocol offers): the frame of a broadcast is then built
+once for all its members, where each ASGI `send` would frame it again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import struct
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -26,6 +32,10 @@ from nova_cli.core.closecodes import (  # noqa: F401 - the runtime's names for t
 )
 
 SLOW_CONSUMER = "slow consumer"  # the reason sent with 1013 to a client that does not read
+
+# The ASGI scope extension of a server that writes prepared frames: {"send": the
+# server's own ASGI send, "write": a callable(frame bytes) -> False when it did not}.
+PREPARED_SEND = "nova.prepared_send"
 
 RETURNS = '("ok", state), ("reply", frame | [frames], state), ("stop", state)'
 
@@ -63,24 +73,57 @@ def to_message(frame: Any) -> dict[str, Any] | None:
 
 
 class TextMessages:
-    """The ASGI message for the text of a broadcast, built once for every member.
+    """The ASGI message, and the frame, for the text of a broadcast, built once for every member.
 
     Members of a channel reply with the very same str object, so the last
     message is reused when the text is identical (by identity: cheap, and
-    never wrong, since ASGI servers do not mutate the message).
+    never wrong, since ASGI servers do not mutate the message).  Each cache
+    is one `(text, value)` tuple, replaced whole, so that two event loops in
+    two threads never pair one text with the other's message.
     """
 
-    __slots__ = ("text", "message")
+    __slots__ = ("_message", "_frame")
 
     def __init__(self) -> None:
-        self.text: str | None = None
-        self.message: dict[str, Any] = {}
+        self._message: tuple[str | None, dict[str, Any]] = (None, {})
+        self._frame: tuple[str | None, bytes] = (None, b"")
 
     def get(self, text: str) -> dict[str, Any]:
-        if text is not self.text:
-            self.text = text
-            self.message = {"type": "websocket.send", "text": text}
-        return self.message
+        """The `websocket.send` message for `text`."""
+        last = self._message
+        if last[0] is not text:
+            last = self._message = (text, {"type": "websocket.send", "text": text})
+        return last[1]
+
+    def frame(self, text: str) -> bytes:
+        """The complete server frame (unmasked, no extension) for `text`."""
+        last = self._frame
+        if last[0] is not text:
+            last = self._frame = (text, text_frame(text.encode()))
+        return last[1]
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final text frame as a server sends it: FIN and opcode 1, the length, the payload."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+def prepared_writer(scope: Scope, send: Send) -> Callable[[bytes], bool] | None:
+    """The server's writer of prepared frames, if it offers one for this very `send`.
+
+    A middleware that wraps `send` must see every message, so the writer is
+    used only when the app holds the server's own send.
+    """
+    offer = scope.get("extensions", {}).get(PREPARED_SEND)
+    if offer is None or offer.get("send") != send:
+        return None
+    write: Callable[[bytes], bool] = offer["write"]
+    return write
 
 
 text_messages = TextMessages()

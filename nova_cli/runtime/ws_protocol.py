@@ -18,6 +18,18 @@ shutdown.  `NovaWebSocketProtocol` adds flow control the other way:
 - a close frame, from the app or from a shutdown, that cannot be written
   does not wait: the socket is aborted after a short grace.
 
+It also writes frames prepared by the app (`frames.PREPARED_SEND` in the
+scope): the text of a broadcast is framed once for all its members, where
+uvicorn's `send` frames it again for each (two thirds of a saturated
+server's time).  Such a frame is exactly the bytes `send` would write for a
+final, unfragmented text frame without extensions, for which the websockets
+library changes no state; it is taken only while the socket is writable,
+the connection open, no fragmented message in progress and no extension
+(permessage-deflate) in use.  Otherwise the app falls back to `send`, whose
+wait for a writable socket, slow-consumer timer and close handling apply as
+to any message.  Prepared frames are written at the end of the event loop's
+turn, those of several broadcasts in one system call (`corked.py`).
+
 It also answers invalid UTF-8 with 1007 and one log line, where uvicorn
 logs a traceback for what is the client's error; and an upgrade the app
 refuses with an HTTP response (404 for a path with no WebSocket route, 403)
@@ -35,11 +47,15 @@ import socket
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
 
 from nova_cli.core.config import from_lifespan_state
-from nova_cli.runtime.frames import INVALID_DATA, SLOW_CONSUMER, TRY_AGAIN
+from nova_cli.runtime.corked import CorkedTransport, turn_end
+from nova_cli.runtime.frames import INVALID_DATA, PREPARED_SEND, SLOW_CONSUMER, TRY_AGAIN
 
 log = logging.getLogger("nova_cli.websocket")
+OPEN = State.OPEN
 _library_log = logging.getLogger("websockets.server")
 
 
@@ -71,6 +87,8 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
     # -- the transport --------------------------------------------------
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self.corked = CorkedTransport(transport, turn_end(self.loop))
+        self.transport = self.corked  # type: ignore[assignment]  # a transport, and more
         sock = transport.get_extra_info("socket")
         if self.send_buffer > 0 and sock is not None:
             try:
@@ -106,6 +124,37 @@ class NovaWebSocketProtocol(WebSocketsSansIOProtocol):
             if not self._write_paused:
                 self.transport.resume_reading()
         return message
+
+    # -- the upgrade and prepared frames -------------------------------
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # Offered once upgraded, and never with an extension (deflate) or the
+        # library's debug log of each frame: neither changes afterwards.
+        if not self.close_sent and not self.conn.extensions and not self.conn.debug:
+            self.scope["extensions"][PREPARED_SEND] = {
+                "send": self.send,
+                "write": self.write_prepared,
+            }
+
+    def write_prepared(self, frame: bytes) -> bool:
+        """Take a complete text frame built by the app; False when `send` must take it.
+
+        The checks are `send`'s and the library's own (`send_text`): a frame
+        is taken only where `send` would write the same bytes at once.  The
+        library holds no output of its own here: uvicorn writes it out as
+        soon as it is made, and no app code runs in between.
+        """
+        conn = self.conn
+        if (
+            self._write_paused
+            or self.close_sent
+            or self.disconnected
+            or conn.state is not OPEN  # also: the handshake is complete
+            or conn.expect_continuation_frame
+        ):
+            return False
+        self.corked.hold(frame)
+        return True
 
     # -- what the client sends ------------------------------------------
     def handle_ping(self) -> None:

@@ -16,17 +16,19 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.servers import ASSETS, Server, nova, uvicorn_app
+from tests.support.servers import ASSETS, WS_PATHS, Server, nova, ws_server
 from tests.support.waiting import wait_for
 
 CHAT = ASSETS / "chat"
 
 
-@pytest.fixture(scope="module")
-def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=WS_PATHS)
+def chat_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("ws") / "terminate.log"
     env = {"CHAT_TERMINATE_LOG": str(log), "NOVA_WS_MAX_MESSAGE_SIZE": "65536"}
-    with uvicorn_app(CHAT, env=env) as server:
+    with ws_server(request.param, CHAT, env=env) as server:
         server.terminate_log = log  # type: ignore[attr-defined]
         yield server
 
@@ -262,8 +264,8 @@ def raw_close_code(sock: socket.socket) -> int | None:
         return None
 
 
-def test_slow_consumer_is_closed_and_others_are_unaffected() -> None:
-    with uvicorn_app(CHAT, env={"NOVA_WS_QUEUE_MESSAGES": "50"}) as server:
+def test_slow_consumer_is_closed_and_others_are_unaffected(ws_path: str) -> None:
+    with ws_server(ws_path, CHAT, env={"NOVA_WS_QUEUE_MESSAGES": "50"}) as server:
         slow = raw_upgrade(server.port, "/chat")
         with slow, ws(server, "/chat") as fast:
             wait_for(lambda: len(members(server)) == 2)
@@ -294,9 +296,9 @@ def test_shutdown_closes_with_1001_and_calls_terminate(tmp_path: Path) -> None:
     assert "bye 'shutdown'" in log.read_text()
 
 
-def test_idle_timeout_closes_a_silent_client() -> None:
+def test_idle_timeout_closes_a_silent_client(ws_path: str) -> None:
     with (
-        uvicorn_app(CHAT, env={"NOVA_WS_IDLE_TIMEOUT": "0.5"}) as server,
+        ws_server(ws_path, CHAT, env={"NOVA_WS_IDLE_TIMEOUT": "0.5"}) as server,
         ws(server, "/state/idle") as conn,
     ):
         conn.recv(timeout=10)

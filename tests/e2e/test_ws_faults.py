@@ -13,16 +13,16 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.support import rawws
-from tests.support.servers import ASSETS, Server, nova, uvicorn_app
+from tests.support.servers import ASSETS, Server, nova, ws_server
 from tests.support.waiting import wait_for
 
 HOSTILE = ASSETS / "hostile"
 
 
 @pytest.fixture
-def hostile(tmp_path: Path) -> Iterator[Server]:
+def hostile(ws_path: str, tmp_path: Path) -> Iterator[Server]:
     log = tmp_path / "terminated.log"
-    with uvicorn_app(HOSTILE, env={"HOSTILE_TERMINATE_LOG": str(log)}) as server:
+    with ws_server(ws_path, HOSTILE, env={"HOSTILE_TERMINATE_LOG": str(log)}) as server:
         yield server
 
 
@@ -90,9 +90,9 @@ def test_same_origin_and_origin_less_upgrades_are_accepted(hostile: Server) -> N
     assert _head(hostile, "/room/lobby", None).startswith(b"HTTP/1.1 101")
 
 
-def test_listed_origins_are_accepted(tmp_path: Path) -> None:
+def test_listed_origins_are_accepted(ws_path: str) -> None:
     env = {"NOVA_WS_ALLOWED_ORIGINS": "https://app.example"}
-    with uvicorn_app(HOSTILE, env=env) as server:
+    with ws_server(ws_path, HOSTILE, env=env) as server:
         assert _head(server, "/room/x", "https://app.example").startswith(b"HTTP/1.1 101")
         assert _head(server, "/room/x", "https://other.example").startswith(b"HTTP/1.1 403")
 

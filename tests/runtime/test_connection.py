@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from nova_cli import process, pubsub
 from nova_cli.core.config import NovaConfig
 from nova_cli.runtime.connection import Connection
+from nova_cli.runtime.frames import PREPARED_SEND
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.shutdown import Connections
 
@@ -59,13 +60,14 @@ async def open_connection(
     h: Any, sock: FakeSocket | None = None, threaded: bool = False, **config: Any
 ) -> tuple[Connection, FakeSocket, asyncio.Task[None]]:
     sock = sock or FakeSocket()
-    req = Request(HTTPConnection(SCOPE), method="GET")
+    scope = getattr(sock, "scope", SCOPE)
+    req = Request(HTTPConnection(scope), method="GET")
     conn = Connection(
         h,
         req,
-        SCOPE,
+        scope,
         sock.receive,
-        sock.send,
+        getattr(sock, "app_send", sock.send),
         NovaConfig(**config),
         Connections(),
         threaded=threaded,
@@ -180,6 +182,86 @@ async def test_stop_inside_deliver_closes_after_the_replies() -> None:
     process.send(conn.pid, "x")
     await asyncio.wait_for(task, 5)
     assert sock.sent == ["bye", ("close", 4001)]
+
+
+# -- prepared frames: a broadcast framed once -------------------------------
+
+
+class PreparingSocket(FakeSocket):
+    """A server that also takes prepared frames, while `writable` (as Nova's protocol)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[bytes] = []
+        self.writable = True
+        offer = {"send": self.send, "write": self.write}
+        self.scope = {**SCOPE, "extensions": {PREPARED_SEND: offer}}
+
+    def write(self, frame: bytes) -> bool:
+        if not self.writable:
+            return False
+        self.frames.append(frame)
+        return True
+
+
+def echo_info(msg: Any, state: Any) -> Any:
+    return ("reply", ("text", msg[4] if type(msg) is tuple else msg), state)
+
+
+async def test_a_broadcast_is_framed_once_and_written_to_every_member() -> None:
+    def init(state: Any) -> Any:
+        pubsub.join("prepared")
+        return ("ok", state)
+
+    socks = [PreparingSocket() for _ in range(3)]
+    tasks = []
+    for sock in socks:
+        h = handler(init=init, websocket_handle=None, websocket_info=echo_info)
+        tasks.append((await open_connection(h, sock))[2])
+    process.set_current(None)
+    pubsub.broadcast("prepared", "message", "hello")
+    assert [sock.frames for sock in socks] == [[b"\x81\x05hello"]] * 3
+    assert socks[0].frames[0] is socks[1].frames[0] is socks[2].frames[0]  # built once
+    assert [sock.sent for sock in socks] == [[], [], []]  # no ASGI send at all
+    for task in tasks:
+        task.cancel()
+
+
+async def test_a_socket_that_cannot_take_a_frame_now_gets_the_asgi_send() -> None:
+    async def info(msg: Any, state: Any) -> Any:  # in the connection's task, not deliver()
+        return echo_info(msg, state)
+
+    sock = PreparingSocket()
+    conn, sock, task = await open_connection(
+        handler(websocket_handle=None, websocket_info=info), sock
+    )
+    sock.writable = False
+    process.send(conn.pid, "queued")
+    await settle()
+    sock.writable = True
+    process.send(conn.pid, "framed")
+    await settle()
+    assert sock.sent == ["queued"] and sock.frames == [b"\x81\x06framed"]
+    task.cancel()
+
+
+async def test_a_send_wrapped_by_a_middleware_sees_every_message() -> None:
+    sock = PreparingSocket()
+    seen: list[str] = []
+
+    async def wrapped(message: dict[str, Any]) -> None:
+        seen.append(message["type"])
+        await sock.send(message)
+
+    sock.app_send = wrapped  # type: ignore[attr-defined]
+    conn, sock, task = await open_connection(
+        handler(websocket_handle=None, websocket_info=echo_info), sock
+    )
+    process.send(conn.pid, "hi")
+    await settle()
+    assert sock.frames == [] and sock.sent == ["hi"]
+    assert seen == ["websocket.accept", "websocket.send"]
+    task.cancel()
 
 
 # -- every way a connection ends: one exit path, exactly once ---------------

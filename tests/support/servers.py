@@ -153,6 +153,26 @@ def nova(
         yield server
 
 
+# The two ways a WebSocket reply reaches the socket, which the WebSocket suites
+# both run: "asgi", plain uvicorn with its own protocol (every frame an ASGI
+# send, as under any ASGI server); "prepared", `nova run` (Nova's protocol,
+# which takes a broadcast's frame built once for all its members).
+WS_PATHS = ("asgi", "prepared")
+
+
+@contextlib.contextmanager
+def ws_server(path: str, root: Path, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Serve the project at `root` on the WebSocket write path `path` (one of WS_PATHS)."""
+    if path == "asgi":
+        with uvicorn_app(root, env=env) as server:
+            yield server
+    elif path == "prepared":
+        with nova("run", root, env=env) as server:
+            yield server
+    else:
+        raise ValueError(f"unknown WebSocket path {path!r}; expected one of {WS_PATHS}")
+
+
 def alive(pid: int) -> bool:
     """True while process `pid` runs; a zombie (dead, not yet reaped) is not alive.
 
