@@ -24,7 +24,7 @@ from starlette.types import Lifespan, Message, Receive, Scope, Send
 from nova_cli.core.config import NovaConfig
 from nova_cli.core.httperror import HTTPError
 from nova_cli.pubsub import PubSub, activate, deactivate
-from nova_cli.runtime import cookies, errors, plugins, security, static
+from nova_cli.runtime import cookies, errors, plugins, security, static, validation
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.origins import OriginPolicy
 from nova_cli.runtime.request import Request
@@ -183,6 +183,10 @@ class NovaRouter(Router):
             refusal = await security.check(route.group.security, req)
             if refusal is not None:
                 return refusal
+        if route.json_schema is not None:
+            invalid = validation.check(table.validators[route.json_schema], route.json_schema, req)
+            if invalid is not None:
+                return invalid
         return await self.call_route(table, route, req)
 
     async def http_error(self, table: RouteTable, req: Request, exc: HTTPError) -> Response:

@@ -17,6 +17,7 @@ from nova_cli.core.discover import guess_app_name, import_app, import_router
 from nova_cli.runtime.plugins import Plugin, load_plugins
 from nova_cli.runtime.route_compiler import Route, RouteTableError, compile_routes, describe
 from nova_cli.runtime.route_tree import RouteTree
+from nova_cli.runtime.validation import Validator, compile_schemas
 from nova_cli.runtime.views import Views
 
 
@@ -33,6 +34,7 @@ class RouteTable:
     status: dict[int, Route]
     plugins: list[Plugin]  # the global list; a group's own list replaces it
     views: Views | None
+    validators: dict[Path, Validator]  # a route's json_schema file -> its compiled check
 
 
 def build_table(config: NovaConfig) -> RouteTable:
@@ -61,6 +63,7 @@ def build_table(config: NovaConfig) -> RouteTable:
         status={r.status_code: r for r in routes if r.status_code is not None},
         plugins=plugins,
         views=Views(views_dir, auto_reload=config.dev) if views_dir.is_dir() else None,
+        validators=compile_schemas(r.json_schema for r in routes if r.json_schema is not None),
     )
 
 
