@@ -97,17 +97,28 @@ def split_path(path: str) -> list[str]:
 
 
 def compile_routes(
-    groups: Any, *, app_dir: Path | None = None, plugin_loader: Callable[[Any], Any] | None = None
+    groups: Any,
+    *,
+    app_dir: Path | None = None,
+    plugin_loader: Callable[[Any], Any] | None = None,
+    existing: list[Route] | None = None,
 ) -> list[Route]:
-    """Validate the value returned by `routes(environment)` and return its routes."""
+    """Validate the value returned by `routes(environment)` and return its routes.
+
+    With `existing` (the routes of a table being extended), the groups are
+    numbered after its groups, and a route that clashes with one of them is
+    a duplicate too.
+    """
     if not isinstance(groups, list | tuple):
         raise RouteTableError(
             f"routes() must return a list of groups (dicts), got {type(groups).__name__}"
         )
+    existing = existing or []
+    first = 1 + max((route.group.index for route in existing), default=-1)
     compiled: list[Route] = []
-    for gi, group in enumerate(groups):
+    for gi, group in enumerate(groups, start=first):
         compiled.extend(_compile_group(gi, group, app_dir, plugin_loader))
-    _check_duplicates(compiled)
+    _check_duplicates([*existing, *compiled])
     return compiled
 
 

@@ -8,7 +8,7 @@ swaps it in whole, so a request sees either the old table or the new one.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +53,38 @@ def build_table(config: NovaConfig) -> RouteTable:
     except (ValueError, TypeError, ImportError) as exc:
         raise ConfigError(f"[tool.nova] plugins: {exc}") from None
     views_dir = app_dir / "views"
-    return RouteTable(
+    table = RouteTable(
         app_name=name,
         app_dir=app_dir,
         environment=config.environment,
+        routes=[],
+        http=RouteTree([]),
+        ws=RouteTree([]),
+        status={},
+        plugins=plugins,
+        views=Views(views_dir, auto_reload=config.dev) if views_dir.is_dir() else None,
+        validators={},
+    )
+    return with_routes(table, routes)
+
+
+def extend(table: RouteTable, groups: Any) -> RouteTable:
+    """A new table: `table`'s routes and those of `groups`, checked as `build_table` checks."""
+    routes = compile_routes(
+        groups, app_dir=table.app_dir, plugin_loader=load_plugins, existing=table.routes
+    )
+    _check_fallbacks(routes)
+    return with_routes(table, [*table.routes, *routes])
+
+
+def with_routes(table: RouteTable, routes: list[Route]) -> RouteTable:
+    """`table` with `routes` in place of its own, their lookup trees and schemas built."""
+    return replace(
+        table,
         routes=routes,
         http=RouteTree([r for r in routes if r.protocol in ("http", "static")]),
         ws=RouteTree([r for r in routes if r.protocol == "ws"]),
         status={r.status_code: r for r in routes if r.status_code is not None},
-        plugins=plugins,
-        views=Views(views_dir, auto_reload=config.dev) if views_dir.is_dir() else None,
         validators=compile_schemas(r.json_schema for r in routes if r.json_schema is not None),
     )
 
