@@ -24,7 +24,7 @@ from starlette.types import Lifespan, Message, Receive, Scope, Send
 from nova_cli.core.config import NovaConfig
 from nova_cli.core.httperror import HTTPError
 from nova_cli.pubsub import PubSub, activate, deactivate
-from nova_cli.runtime import cookies, errors, plugins, security, static, validation
+from nova_cli.runtime import cookies, errors, hosts, plugins, security, static, validation
 from nova_cli.runtime.invoke import call
 from nova_cli.runtime.origins import OriginPolicy
 from nova_cli.runtime.plugin_states import PluginStates
@@ -104,7 +104,10 @@ class NovaRouter(Router):
     async def handle_http(self, scope: Scope, receive: Receive) -> Response:
         table = self.table
         method = scope["method"]
-        match, allowed = table.http.match(scope["path"], method)
+        if table.http_hosts:
+            match, allowed = hosts.match(table.http_hosts, table.http, scope, method)
+        else:
+            match, allowed = table.http.match(scope["path"], method)
         if match is None:
             req = self.request(HTTPConnection(scope, receive), method, None)
             if allowed:

@@ -14,6 +14,7 @@ from typing import Any
 
 from nova_cli.core.config import ConfigError, NovaConfig
 from nova_cli.core.discover import guess_app_name, import_app, import_router
+from nova_cli.runtime import hosts
 from nova_cli.runtime.plugins import Plugin, load_plugins
 from nova_cli.runtime.route_compiler import Route, RouteTableError, compile_routes, describe
 from nova_cli.runtime.route_tree import RouteTree
@@ -35,6 +36,8 @@ class RouteTable:
     plugins: list[Plugin]  # the global list; a group's own list replaces it
     views: Views | None
     validators: dict[Path, Validator]  # a route's json_schema file -> its compiled check
+    http_hosts: dict[str, RouteTree]  # the routes of groups with a `host`, by host
+    ws_hosts: dict[str, RouteTree]
 
 
 def build_table(config: NovaConfig) -> RouteTable:
@@ -64,6 +67,8 @@ def build_table(config: NovaConfig) -> RouteTable:
         plugins=plugins,
         views=Views(views_dir, auto_reload=config.dev) if views_dir.is_dir() else None,
         validators={},
+        http_hosts={},
+        ws_hosts={},
     )
     return with_routes(table, routes)
 
@@ -79,11 +84,15 @@ def extend(table: RouteTable, groups: Any) -> RouteTable:
 
 def with_routes(table: RouteTable, routes: list[Route]) -> RouteTable:
     """`table` with `routes` in place of its own, their lookup trees and schemas built."""
+    http = [r for r in routes if r.protocol in ("http", "static")]
+    ws = [r for r in routes if r.protocol == "ws"]
     return replace(
         table,
         routes=routes,
-        http=RouteTree([r for r in routes if r.protocol in ("http", "static")]),
-        ws=RouteTree([r for r in routes if r.protocol == "ws"]),
+        http=RouteTree([r for r in http if r.group.host is None]),
+        ws=RouteTree([r for r in ws if r.group.host is None]),
+        http_hosts=hosts.trees(http),
+        ws_hosts=hosts.trees(ws),
         status={r.status_code: r for r in routes if r.status_code is not None},
         validators=compile_schemas(r.json_schema for r in routes if r.json_schema is not None),
     )

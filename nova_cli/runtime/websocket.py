@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from nova_cli.core.httperror import HTTPError
-from nova_cli.runtime import errors, plugins, security, ws_plugins
+from nova_cli.runtime import errors, hosts, plugins, security, ws_plugins
 from nova_cli.runtime.connection import Connection
 from nova_cli.runtime.frames import deny
 from nova_cli.runtime.request import Request
@@ -31,7 +31,10 @@ async def serve_websocket(router: Any, scope: Scope, receive: Receive, send: Sen
     """The ASGI entry for a WebSocket request: route, origin, plugins, security, process."""
     table = router.table
     conn = HTTPConnection(scope, receive)
-    match, _ = table.ws.match(scope["path"], "GET")
+    if table.ws_hosts:
+        match, _ = hosts.match(table.ws_hosts, table.ws, scope, "GET")
+    else:
+        match, _ = table.ws.match(scope["path"], "GET")
     if match is None:
         await deny(scope, send, errors.error_response(conn.headers, 404, "no ws route", dev=False))
         return
