@@ -1,6 +1,7 @@
 """`nova middleware`: the plugin chain each route group runs.
 
-rebar3_nova's `middleware`: the global plugins, then each group's prefix,
+rebar3_nova's `middleware`: the global plugins (with their `plugin_info()`
+title and version), then each group's prefix,
 security, plugins ("inherits global" when the group lists none, since a
 group's list replaces the global one) and routes.
 """
@@ -73,7 +74,18 @@ def _route_line(route: Any) -> str:
 
 
 def _plugins(plugins: list[Any]) -> list[dict[str, Any]]:
-    return [{"phase": p.phase, "plugin": p.name, "options": _plain(p.options)} for p in plugins]
+    return [_plugin(p) for p in plugins]
+
+
+def _plugin(plugin: Any) -> dict[str, Any]:
+    """A plugin entry, with its plugin_info's title and version when it has one."""
+    from nova_cli.runtime.plugins import plugin_info
+
+    shown = {"phase": plugin.phase, "plugin": plugin.name, "options": _plain(plugin.options)}
+    info = plugin_info(plugin.module)  # checked when the table was built
+    if info is not None:
+        shown.update(title=info["title"], version=info["version"])
+    return shown
 
 
 def _plain(options: Any) -> Any:
@@ -106,4 +118,5 @@ def _print_plugins(plugins: list[dict[str, Any]], indent: str) -> None:
         echo(f"{indent}(none)")
     for p in plugins:
         options = f" {json.dumps(p['options'])}" if p["options"] else ""
-        echo(f"{indent}{p['phase']} {p['plugin']}{options}")
+        info = f" ({p['title']} {p['version']})" if "title" in p else ""
+        echo(f"{indent}{p['phase']} {p['plugin']}{info}{options}")

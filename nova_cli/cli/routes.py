@@ -25,7 +25,7 @@ def routes(
         Path | None, typer.Option("--directory", "-C", help="Project directory.")
     ] = None,
 ) -> None:
-    """Show every route: method, path, target, protocol, security."""
+    """Show every route: method, host (when a group names one), path, target, protocol, security."""
     from nova_cli.core.config import load_config
     from nova_cli.runtime.route_table import build_table
 
@@ -38,6 +38,7 @@ def routes(
         return
     header = {
         "methods": "METHOD",
+        **({"host": "HOST"} if any("host" in row for row in rows) else {}),
         "path": "PATH",
         "target": "TARGET",
         "protocol": "PROTOCOL",
@@ -48,6 +49,7 @@ def routes(
             **row,
             "methods": ",".join(row["methods"]) or "*",
             "security": "yes" if row["security"] else "-",
+            "host": row.get("host", "*"),
         }
         for row in rows
     ]
@@ -74,10 +76,13 @@ def route_row(route: Any, app_dir: Path) -> dict[str, Any]:
         )
     else:
         target = describe(route.target)
-    return {
+    row = {
         "methods": sorted(methods),
         "path": route.path,
         "target": target,
         "protocol": route.protocol,
         "security": route.group.security is not None,
     }
+    if route.group.host is not None:  # only a group with a `host` key has one
+        row["host"] = route.group.host
+    return row

@@ -98,6 +98,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     process.fix_node()
     await pubsub.start(router.pubsub)
     await router.sessions.start()
+    await router.plugin_states.start(router.table)
     try:
         # The lifespan state reaches the server: its protocols read the app's
         # limits from it, and its shutdown the app's WebSocket connections.
@@ -106,6 +107,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # Under `nova serve`/`nova run` the server closes sockets with 1001 before
         # this point; under plain uvicorn, uvicorn has closed them with 1012.
         await router.connections.close_all(budget=app.state.nova_config.shutdown_timeout)
+        await router.plugin_states.stop()
         await router.sessions.stop()
         await pubsub.stop(router.pubsub)
 

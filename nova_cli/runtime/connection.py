@@ -72,6 +72,7 @@ from nova_cli.runtime.frames import (
 from nova_cli.runtime.invoke import is_async
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.route_compiler import describe
+from nova_cli.runtime.ws_plugins import WsPluginError, WsPlugins
 
 if TYPE_CHECKING:
     from nova_cli.runtime.shutdown import Connections
@@ -113,6 +114,7 @@ class Connection(process.Process):
         connections: Connections,  # the app's open connections (see shutdown.py)
         *,
         threaded: bool = False,
+        plugins: WsPlugins | None = None,  # the route's ws-phase plugins, if it has any
     ) -> None:
         super().__init__(max_messages=config.ws_queue_messages, max_bytes=config.ws_queue_bytes)
         self.connections = connections
@@ -126,6 +128,7 @@ class Connection(process.Process):
         self.max_message_size = config.ws_max_message_size
         self.idle_timeout = config.ws_idle_timeout
         self.threaded = threaded  # sync callbacks run in a worker thread
+        self.plugins = plugins
         self.state: Any = None
         # The connection's own context: every callback runs in it, whoever calls it.
         self.context = contextvars.copy_context()
@@ -168,8 +171,12 @@ class Connection(process.Process):
         if self.req.auth_data is not None:
             state["auth_data"] = self.req.auth_data
         self.state = state
+        if self.plugins is not None:
+            refused = await self._plugins_before_init()
+            if refused is not None:
+                return refused
         try:
-            result = await self._call("init", state, default=("ok", state))
+            result = await self._call("init", self.state, default=("ok", self.state))
         except Exception as exc:
             log.exception("%s init crashed for %s", describe(self.handler), self.pid)
             error = errors.error_response(self.req.headers, 500, str(exc), exc=exc, dev=self.dev)
@@ -249,6 +256,8 @@ class Connection(process.Process):
             except Exception:
                 pass
         await self._terminate(stop.reason)
+        if self.plugins is not None:
+            await self._plugins_after_connection()
         if cancelled:
             raise asyncio.CancelledError
 
@@ -329,6 +338,8 @@ class Connection(process.Process):
             if type(result) is not tuple and inspect.isawaitable(result):
                 result = await self._in_context(result)
         await self._apply(result)
+        if self.plugins is not None and kind == FRAME:
+            await self._plugins_after_handle()
 
     def deliver(self, message: Any, size: int = 0) -> None:
         """Queue an info message, or handle it at once when the connection is idle.
@@ -402,6 +413,45 @@ class Connection(process.Process):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    # -- the ws plugin phases (see ws_plugins.py) -----------------------
+    async def _plugins_before_init(self) -> Stop | None:
+        """pre_ws_request: a Stop when a plugin refused the upgrade (403, or 500 on error)."""
+        assert self.plugins is not None
+        try:
+            go_on, self.state = await self.plugins.run("pre_ws_request", self.state, self._invoke)
+        except Exception as exc:
+            if isinstance(exc, WsPluginError):
+                log.error("%s; refusing the upgrade of %s", exc, self.pid)
+            else:
+                log.exception("pre_ws_request crashed for %s", self.pid)
+            error = errors.error_response(self.req.headers, 500, str(exc), exc=exc, dev=self.dev)
+            await deny(self.scope, self._send, error)
+            return Stop(("error", exc), None)
+        if not go_on:
+            log.info("a pre_ws_request plugin refused the upgrade of %s", self.pid)
+            await deny(self.scope, self._send, Response(b"", 403))
+            return Stop("refused", None)
+        return None
+
+    async def _plugins_after_handle(self) -> None:
+        """post_ws_request: `stop` closes the connection with 1000, `error` with 1011."""
+        assert self.plugins is not None
+        try:
+            go_on, self.state = await self.plugins.run("post_ws_request", self.state, self._invoke)
+        except WsPluginError as exc:
+            log.error("%s; closing %s with %d", exc, self.pid, INTERNAL)
+            raise Stop(("error", exc), INTERNAL, "internal error") from None
+        if not go_on:
+            raise Stop("stop", NORMAL)
+
+    async def _plugins_after_connection(self) -> None:
+        """post_ws_connection, after terminate; what it returns changes nothing now."""
+        assert self.plugins is not None
+        try:
+            await self.plugins.run("post_ws_connection", self.state, self._invoke)
+        except Exception:
+            log.exception("post_ws_connection failed for %s", self.pid)
 
     # -- the socket -----------------------------------------------------
     async def _read(self) -> None:

@@ -24,9 +24,10 @@ from starlette.types import Lifespan, Message, Receive, Scope, Send
 from nova_cli.core.config import NovaConfig
 from nova_cli.core.httperror import HTTPError
 from nova_cli.pubsub import PubSub, activate, deactivate
-from nova_cli.runtime import cookies, errors, plugins, security, static
+from nova_cli.runtime import cookies, errors, hosts, plugins, security, static, validation
 from nova_cli.runtime.invoke import call, is_async
 from nova_cli.runtime.origins import OriginPolicy
+from nova_cli.runtime.plugin_states import PluginStates
 from nova_cli.runtime.request import Request
 from nova_cli.runtime.return_handlers import (
     ReturnContext,
@@ -69,6 +70,7 @@ class NovaRouter(Router):
         self.pubsub = pubsub or PubSub()
         self.sessions = sessions or SessionStore(secure=not config.dev)
         self.connections = Connections()
+        self.plugin_states = PluginStates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Everything this app runs (requests, WebSocket callbacks, the lifespan
@@ -124,7 +126,10 @@ class NovaRouter(Router):
     async def handle_http(self, scope: Scope, receive: Receive) -> Response:
         table = self.table
         method = scope["method"]
-        match, allowed = table.http.match(scope["path"], method)
+        if table.http_hosts:
+            match, allowed = hosts.match(table.http_hosts, table.http, scope, method)
+        else:
+            match, allowed = table.http.match(scope["path"], method)
         if match is None:
             req = self.request(scope, receive, method, None)
             if allowed:
@@ -184,12 +189,14 @@ class NovaRouter(Router):
 
     async def run_route(self, table: RouteTable, route: Route, req: Request) -> Response:
         chain = route.group.plugins if route.group.plugins is not None else table.plugins
+        if table is not self.plugin_states.table:  # a table swapped in, or no lifespan ran
+            await self.plugin_states.start(table)
         try:
             response = await self.reply(table, route, req, chain)
         except HTTPError as exc:
             response = await self.http_error(table, req, exc)
         if chain:
-            response = await plugins.run_post(chain, req, response)
+            response = await plugins.run_post(chain, req, response, self.plugin_states)
         extra = req.state.get("response_headers")
         if extra:
             for key, value in extra.items():
@@ -203,13 +210,17 @@ class NovaRouter(Router):
         """Pre-request plugins, security, then the controller: the first to answer wins."""
         reply = None
         if chain:
-            req, reply = await plugins.run_pre(chain, req)
+            req, reply = await plugins.run_pre(chain, req, self.plugin_states)
         if reply is not None:
             return await self.respond(table, reply, req, None)
         if route.group.security is not None:
             refusal = await security.check(route.group.security, req)
             if refusal is not None:
                 return refusal
+        if route.json_schema is not None:
+            invalid = validation.check(table.validators[route.json_schema], route.json_schema, req)
+            if invalid is not None:
+                return invalid
         return await self.call_route(table, route, req)
 
     async def http_error(self, table: RouteTable, req: Request, exc: HTTPError) -> Response:

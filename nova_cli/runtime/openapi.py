@@ -34,6 +34,18 @@ ERROR_SHAPE = {
         "status": {"type": "integer"},
         "error": {"type": "string"},
         "message": {"type": "string"},
+        # Request validation's 400s: what the JSON Schema validator found.
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "message": {"type": "string"},
+                    "rule": {"type": "string"},
+                },
+            },
+        },
     },
     "required": ["status", "error", "message"],
 }

@@ -13,6 +13,7 @@ import inspect
 import json
 import json.encoder
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,9 @@ def describe_unsupported(value: Any, reason: str = "") -> str:
     return f"controller returned {text}{why}; expected one of: " + "; ".join(RETURN_SHAPES)
 
 
+# The request a custom handler is answering, for the built-ins it calls.
+current: ContextVar[ReturnContext | None] = ContextVar("nova_return_context", default=None)
+
 BuiltinHandler = Callable[[tuple[Any, ...], ReturnContext], Response | Awaitable[Response]]
 CustomHandler = Callable[[int, dict[str, str], Any], Any]
 
@@ -102,8 +106,18 @@ def unregister_handler(name: str) -> None:
 
 
 def get_handler(name: str) -> CustomHandler | None:
-    """The custom handler registered for `name`, if any."""
-    return _custom.get(name)
+    """The handler for `name`: a registered one, a built-in, or None.
+
+    A built-in is returned in the registered handlers' form,
+    `async handle(status_code, extra_headers, payload) -> Response` (see
+    `builtin_handlers.py`), so that a custom handler can hand its work on.
+    """
+    custom = _custom.get(name)
+    if custom is not None:
+        return custom
+    from nova_cli.runtime.builtin_handlers import as_handler
+
+    return as_handler(name) if name in _builtins else None
 
 
 async def to_response(value: Any, ctx: ReturnContext) -> Response:
@@ -121,15 +135,21 @@ async def to_response(value: Any, ctx: ReturnContext) -> Response:
     if custom is None:
         raise UnsupportedReturn(value, f"no handler named {tag!r}")
     if len(value) == 2:
-        result = custom(ctx.default_status, {}, value[1])
+        args: tuple[Any, ...] = (ctx.default_status, {}, value[1])
     elif len(value) == 4:
-        result = custom(value[1], _headers(value[2], value), value[3])
+        args = (value[1], _headers(value[2], value), value[3])
     else:
         raise UnsupportedReturn(
             value, f"handler {tag!r} takes (tag, payload) or (tag, status, headers, payload)"
         )
-    if inspect.isawaitable(result):
-        result = await result
+    # A built-in the handler gets with get_handler renders for this same request.
+    token = current.set(ctx)
+    try:
+        result = custom(*args)
+        if inspect.isawaitable(result):
+            result = await result
+    finally:
+        current.reset(token)
     if not isinstance(result, Response):
         raise TypeError(
             f"handler {tag!r} ({describe(custom)}) returned {result!r:.80}, "
@@ -222,10 +242,10 @@ def _view(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
     if len(value) not in (2, 3):
         tag = value[0]
         raise UnsupportedReturn(value, f"{tag} takes ({tag}, vars) or ({tag}, vars, opts)")
-    variables = value[1] if value[1] is not None else {}
+    variables = _variables(value[1], value)
     opts = value[2] if len(value) == 3 else {}
-    if not isinstance(variables, Mapping) or not isinstance(opts, Mapping):
-        raise UnsupportedReturn(value, "vars and opts must be dicts")
+    if not isinstance(opts, Mapping):
+        raise UnsupportedReturn(value, "opts must be a dict")
     unknown = set(opts) - {"view", "status_code", "headers"}
     if unknown:
         raise UnsupportedReturn(
@@ -237,6 +257,20 @@ def _view(value: tuple[Any, ...], ctx: ReturnContext) -> Response:
     status = _status(opts.get("status_code", ctx.default_status), value)
     html = ctx.views.render(name, _view_variables(variables, ctx.req))
     return HTMLResponse(html, status, _headers(opts.get("headers"), value))
+
+
+def _variables(given: Any, whole: tuple[Any, ...]) -> Mapping[str, Any]:
+    """A view's variables: a dict, or a list of (key, value) pairs (Nova's proplist)."""
+    if given is None:
+        return {}
+    if isinstance(given, Mapping):
+        return given
+    if isinstance(given, list | tuple) and all(
+        isinstance(pair, tuple | list) and len(pair) == 2 and isinstance(pair[0], str)
+        for pair in given
+    ):
+        return dict(given)
+    raise UnsupportedReturn(whole, "vars must be a dict or a list of (name, value) pairs")
 
 
 def _view_variables(variables: Mapping[str, Any], req: Request) -> dict[str, Any]:

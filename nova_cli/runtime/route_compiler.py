@@ -20,7 +20,7 @@ from typing import Any
 from nova_cli.core.errors import RouteTableError
 from nova_cli.runtime.static import STATIC_OPTION_KEYS, StaticOptions, static_options
 
-GROUP_KEYS = ("prefix", "security", "plugins", "routes")
+GROUP_KEYS = ("prefix", "host", "security", "plugins", "routes")
 ROUTE_OPTION_KEYS = (
     "methods",
     "protocol",
@@ -32,6 +32,7 @@ ROUTE_OPTION_KEYS = (
 SYNC_CALLBACKS = ("inline", "thread")  # where a ws handler's plain `def` callbacks run
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 _BINDING = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 WILDCARD = "[...]"
 
 
@@ -43,6 +44,7 @@ class Group:
     prefix: str
     security: Callable[..., Any] | None
     plugins: list[Any] | None  # None: the global plugin list applies
+    host: str | None = None  # the only host the group answers; None: any host
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,17 +99,28 @@ def split_path(path: str) -> list[str]:
 
 
 def compile_routes(
-    groups: Any, *, app_dir: Path | None = None, plugin_loader: Callable[[Any], Any] | None = None
+    groups: Any,
+    *,
+    app_dir: Path | None = None,
+    plugin_loader: Callable[[Any], Any] | None = None,
+    existing: list[Route] | None = None,
 ) -> list[Route]:
-    """Validate the value returned by `routes(environment)` and return its routes."""
+    """Validate the value returned by `routes(environment)` and return its routes.
+
+    With `existing` (the routes of a table being extended), the groups are
+    numbered after its groups, and a route that clashes with one of them is
+    a duplicate too.
+    """
     if not isinstance(groups, list | tuple):
         raise RouteTableError(
             f"routes() must return a list of groups (dicts), got {type(groups).__name__}"
         )
+    existing = existing or []
+    first = 1 + max((route.group.index for route in existing), default=-1)
     compiled: list[Route] = []
-    for gi, group in enumerate(groups):
+    for gi, group in enumerate(groups, start=first):
         compiled.extend(_compile_group(gi, group, app_dir, plugin_loader))
-    _check_duplicates(compiled)
+    _check_duplicates([*existing, *compiled])
     return compiled
 
 
@@ -141,12 +154,22 @@ def _compile_group(
     routes = group.get("routes", [])
     if not isinstance(routes, list | tuple):
         raise fail(f"routes must be a list of tuples, got {type(routes).__name__}")
-    info = Group(index=gi, prefix=prefix.rstrip("/"), security=security, plugins=plugins)
+    host = _host(group.get("host"), fail)
+    info = Group(index=gi, prefix=prefix.rstrip("/"), security=security, plugins=plugins, host=host)
     for ri, entry in enumerate(routes):
         try:
             yield _compile_route(entry, info, app_dir)
         except RouteTableError as exc:
             raise RouteTableError(f"group {gi}, route {ri} {_entry_repr(entry)}: {exc}") from None
+
+
+def _host(value: Any, fail: Callable[[str], RouteTableError]) -> str | None:
+    """A group's `host`: a host name (matched without the port), or None / "_" for any."""
+    if value is None or value == "_":
+        return None
+    if not isinstance(value, str) or not _HOST.match(value.lower()):
+        raise fail(f"host must be a host name such as 'api.example.com' (or '_'), got {value!r}")
+    return value.lower()
 
 
 def _compile_route(entry: Any, group: Group, app_dir: Path | None) -> Route:
@@ -327,10 +350,12 @@ def _shape(route: Route) -> str:
 
 
 def _check_duplicates(routes: list[Route]) -> None:
-    by_path: dict[tuple[str, str], list[Route]] = {}
+    by_path: dict[tuple[str, str, str], list[Route]] = {}
     for route in routes:
         kind = route.protocol if route.protocol in ("status", "ws") else "http"
-        key = (kind, route.path if kind == "status" else _shape(route))
+        # One path may have a route per host: a host's own routes come first for it.
+        host = route.group.host if kind != "status" else None
+        key = (kind, host or "", route.path if kind == "status" else _shape(route))
         for other in by_path.get(key, []):
             clash = _clash(route, other) if kind == "http" else kind.upper()
             if clash:

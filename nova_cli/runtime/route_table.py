@@ -8,15 +8,17 @@ swaps it in whole, so a request sees either the old table or the new one.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from nova_cli.core.config import ConfigError, NovaConfig
 from nova_cli.core.discover import guess_app_name, import_app, import_router
+from nova_cli.runtime import hosts
 from nova_cli.runtime.plugins import Plugin, load_plugins
 from nova_cli.runtime.route_compiler import Route, RouteTableError, compile_routes, describe
 from nova_cli.runtime.route_tree import RouteTree
+from nova_cli.runtime.validation import Validator, compile_schemas
 from nova_cli.runtime.views import Views
 
 
@@ -33,6 +35,9 @@ class RouteTable:
     status: dict[int, Route]
     plugins: list[Plugin]  # the global list; a group's own list replaces it
     views: Views | None
+    validators: dict[Path, Validator]  # a route's json_schema file -> its compiled check
+    http_hosts: dict[str, RouteTree]  # the routes of groups with a `host`, by host
+    ws_hosts: dict[str, RouteTree]
 
 
 def build_table(config: NovaConfig) -> RouteTable:
@@ -51,16 +56,45 @@ def build_table(config: NovaConfig) -> RouteTable:
     except (ValueError, TypeError, ImportError) as exc:
         raise ConfigError(f"[tool.nova] plugins: {exc}") from None
     views_dir = app_dir / "views"
-    return RouteTable(
+    table = RouteTable(
         app_name=name,
         app_dir=app_dir,
         environment=config.environment,
-        routes=routes,
-        http=RouteTree([r for r in routes if r.protocol in ("http", "static")]),
-        ws=RouteTree([r for r in routes if r.protocol == "ws"]),
-        status={r.status_code: r for r in routes if r.status_code is not None},
+        routes=[],
+        http=RouteTree([]),
+        ws=RouteTree([]),
+        status={},
         plugins=plugins,
         views=Views(views_dir, auto_reload=config.dev) if views_dir.is_dir() else None,
+        validators={},
+        http_hosts={},
+        ws_hosts={},
+    )
+    return with_routes(table, routes)
+
+
+def extend(table: RouteTable, groups: Any) -> RouteTable:
+    """A new table: `table`'s routes and those of `groups`, checked as `build_table` checks."""
+    routes = compile_routes(
+        groups, app_dir=table.app_dir, plugin_loader=load_plugins, existing=table.routes
+    )
+    _check_fallbacks(routes)
+    return with_routes(table, [*table.routes, *routes])
+
+
+def with_routes(table: RouteTable, routes: list[Route]) -> RouteTable:
+    """`table` with `routes` in place of its own, their lookup trees and schemas built."""
+    http = [r for r in routes if r.protocol in ("http", "static")]
+    ws = [r for r in routes if r.protocol == "ws"]
+    return replace(
+        table,
+        routes=routes,
+        http=RouteTree([r for r in http if r.group.host is None]),
+        ws=RouteTree([r for r in ws if r.group.host is None]),
+        http_hosts=hosts.trees(http),
+        ws_hosts=hosts.trees(ws),
+        status={r.status_code: r for r in routes if r.status_code is not None},
+        validators=compile_schemas(r.json_schema for r in routes if r.json_schema is not None),
     )
 
 

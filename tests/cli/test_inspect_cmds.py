@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import nova_cli
 from tests.support.cli import run_nova as nova
 
 ROUTER = """
@@ -123,6 +124,8 @@ def test_middleware_shows_global_and_group_chains(shop: Path) -> None:
             "phase": "pre_request",
             "plugin": "nova_cli.runtime.plugins.request",
             "options": {"decode_json_body": True},
+            "title": "nova request plugin",
+            "version": nova_cli.__version__,
         }
     ]
     first, admin = chain["groups"]
@@ -145,7 +148,8 @@ def test_middleware_text_says_which_groups_inherit(shop: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[:2] == [
         "global plugins:",
-        '  pre_request nova_cli.runtime.plugins.request {"decode_json_body": true}',
+        "  pre_request nova_cli.runtime.plugins.request "
+        f'(nova request plugin {nova_cli.__version__}) {{"decode_json_body": true}}',
     ]
     assert "  plugins: inherits global" in lines
     assert "  security: shop.guards.admin" in lines

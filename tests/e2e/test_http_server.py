@@ -327,7 +327,7 @@ def test_nova_run_workers_exit_when_the_supervisor_is_killed(demo_root: Path) ->
 BAD_TABLES = {
     "unknown group key": (
         '{"prefix": "", "secure": False, "routes": []}',
-        "group 1: unknown key 'secure' (allowed: prefix, security, plugins, routes)",
+        "group 1: unknown key 'secure' (allowed: prefix, host, security, plugins, routes)",
     ),
     "non-callable target": (
         '{"routes": [("/ok", lambda req: ("status", 200)), ("/x", 42, {})]}',

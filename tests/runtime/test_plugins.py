@@ -404,7 +404,7 @@ def test_response_headers_from_plugins_do_not_override_the_controllers(apps: App
     [
         ("cors", "plugins must be a list of (phase, plugin, options)"),
         ([("pre_request",)], "plugin 0: expected (phase, plugin, options)"),
-        ([("around", "cors", {})], "plugin 0: phase 'around' must be 'pre_request' or"),
+        ([("around", "cors", {})], "plugin 0: phase 'around' must be one of pre_request, post_"),
         ([("pre_request", "cors", [])], "plugin 0: options must be a dict"),
         ([("pre_request", "cors", {})], "cors plugin needs allow_origins"),
         ([("pre_request", "request", {"decode": True})], "request plugin: unknown options"),

@@ -12,8 +12,18 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from nova_cli import __version__
 from nova_cli.runtime.logs import correlation_id
 from nova_cli.runtime.request import Request
+
+
+def plugin_info() -> dict[str, Any]:
+    """What `nova middleware` shows for this plugin (Nova's `plugin_info/0`)."""
+    return {
+        "title": "nova correlation plugin",
+        "version": __version__,
+        "description": "gives every request a correlation id",
+    }
 
 
 def validate_options(options: Mapping[str, Any]) -> None:

@@ -14,7 +14,17 @@ from typing import Any
 
 from starlette.responses import Response
 
+from nova_cli import __version__
 from nova_cli.runtime.request import Request
+
+
+def plugin_info() -> dict[str, Any]:
+    """What `nova middleware` shows for this plugin (Nova's `plugin_info/0`)."""
+    return {
+        "title": "nova CORS plugin",
+        "version": __version__,
+        "description": "answers preflights and adds CORS headers",
+    }
 
 
 def validate_options(options: Mapping[str, Any]) -> None:

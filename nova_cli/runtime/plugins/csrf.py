@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from nova_cli import session
+from nova_cli import __version__, session
 from nova_cli.runtime.request import Request
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -35,6 +35,15 @@ REFUSAL = (
     {"content-type": "text/plain; charset=utf-8"},
     "Forbidden - CSRF token invalid",
 )
+
+
+def plugin_info() -> dict[str, Any]:
+    """What `nova middleware` shows for this plugin (Nova's `plugin_info/0`)."""
+    return {
+        "title": "nova CSRF plugin",
+        "version": __version__,
+        "description": "a synchronizer token in the session for unsafe methods",
+    }
 
 
 def validate_options(options: Mapping[str, Any]) -> None:

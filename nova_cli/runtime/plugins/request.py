@@ -12,11 +12,21 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from nova_cli import __version__
 from nova_cli.runtime import json_body
 from nova_cli.runtime.errors import error_body
 from nova_cli.runtime.request import Request
 
 OPTIONS = ("decode_json_body", "read_urlencoded_body", "parse_qs")
+
+
+def plugin_info() -> dict[str, Any]:
+    """What `nova middleware` shows for this plugin (Nova's `plugin_info/0`)."""
+    return {
+        "title": "nova request plugin",
+        "version": __version__,
+        "description": "decodes JSON and form bodies and query strings",
+    }
 
 
 def validate_options(options: Mapping[str, Any]) -> None:
