@@ -36,7 +36,7 @@ from nova_cli.runtime.return_handlers import (
     to_response,
 )
 from nova_cli.runtime.route_compiler import Route, describe
-from nova_cli.runtime.route_table import RouteTable, fallback_of
+from nova_cli.runtime.route_table import RouteTable
 from nova_cli.runtime.shutdown import Connections
 from nova_cli.session import SessionStore
 
@@ -279,7 +279,7 @@ class NovaRouter(Router):
         try:
             return await to_response(value, ctx)
         except UnsupportedReturn as unsupported:
-            fallback = fallback_of(controller) if controller is not None else None
+            fallback = table.fallbacks.get(id(controller)) if controller is not None else None
             if fallback is None:
                 raise
             log.debug("fallback %s resolves %r", describe(fallback), unsupported.value)

@@ -38,6 +38,10 @@ class RouteTable:
     validators: dict[Path, Validator]  # a route's json_schema file -> its compiled check
     http_hosts: dict[str, RouteTree]  # the routes of groups with a `host`, by host
     ws_hosts: dict[str, RouteTree]
+    # id(controller) -> its module's fallback_controller, found when the table is
+    # built: at request time the module may have been replaced in sys.modules
+    # (a reload, another app with the same package name in this process).
+    fallbacks: dict[int, Any]
 
 
 def build_table(config: NovaConfig) -> RouteTable:
@@ -50,7 +54,6 @@ def build_table(config: NovaConfig) -> RouteTable:
     router = import_router(app)
     groups = router.routes(config.environment)
     routes = compile_routes(groups, app_dir=app_dir, plugin_loader=load_plugins)
-    _check_fallbacks(routes)
     try:
         plugins = load_plugins(config.plugins)
     except (ValueError, TypeError, ImportError) as exc:
@@ -69,6 +72,7 @@ def build_table(config: NovaConfig) -> RouteTable:
         validators={},
         http_hosts={},
         ws_hosts={},
+        fallbacks={},
     )
     return with_routes(table, routes)
 
@@ -78,7 +82,6 @@ def extend(table: RouteTable, groups: Any) -> RouteTable:
     routes = compile_routes(
         groups, app_dir=table.app_dir, plugin_loader=load_plugins, existing=table.routes
     )
-    _check_fallbacks(routes)
     return with_routes(table, [*table.routes, *routes])
 
 
@@ -95,6 +98,7 @@ def with_routes(table: RouteTable, routes: list[Route]) -> RouteTable:
         ws_hosts=hosts.trees(ws),
         status={r.status_code: r for r in routes if r.status_code is not None},
         validators=compile_schemas(r.json_schema for r in routes if r.json_schema is not None),
+        fallbacks=_fallbacks(routes),
     )
 
 
@@ -104,7 +108,9 @@ def fallback_of(controller: Any) -> Any:
     return getattr(module, "fallback_controller", None) if module is not None else None
 
 
-def _check_fallbacks(routes: list[Route]) -> None:
+def _fallbacks(routes: list[Route]) -> dict[int, Any]:
+    """Each controller's fallback module, checked; RouteTableError names a bad one."""
+    found: dict[int, Any] = {}
     for route in routes:
         if route.protocol not in ("http", "status"):
             continue
@@ -116,3 +122,5 @@ def _check_fallbacks(routes: list[Route]) -> None:
                 f"group {route.group.index}, route {route.entry}: fallback_controller "
                 f"{describe(fallback)} has no resolve(req, invalid_return) function"
             )
+        found[id(route.target)] = fallback
+    return found

@@ -72,3 +72,51 @@ def test_two_apps_have_their_own_channels_and_connections(apps: Apps) -> None:
 
     assert first_handler.received == ["to the first app"]
     assert second_handler.received == ["to the second app", "still here"]
+
+
+FALLBACK_APP = {
+    "router.py": """
+        from tinyapp import pages
+
+
+        def routes(environment):
+            return [{"routes": [("/odd", pages.odd, {"methods": ["get"]})]}]
+    """,
+    "pages.py": """
+        from tinyapp import rescue
+
+        fallback_controller = rescue
+
+
+        def odd(req):
+            return ("nonsense",)
+    """,
+    "rescue.py": """
+        def resolve(req, invalid_return):
+            return ("status", 422, {}, {"rescued": list(invalid_return)})
+    """,
+}
+PLAIN_APP = {
+    "router.py": """
+        from tinyapp import pages
+
+
+        def routes(environment):
+            return [{"routes": [("/odd", pages.odd, {"methods": ["get"]})]}]
+    """,
+    "pages.py": """
+        def odd(req):
+            return ("json", {"plain": True})
+    """,
+}
+
+
+def test_a_fallback_is_the_one_of_its_own_app(tmp_path: Path) -> None:
+    # Another app loaded under the same package name replaces the first one's
+    # modules in sys.modules: the first app's fallback must not go with them.
+    apps = Apps(tmp_path)
+    first = apps.client(apps.write(FALLBACK_APP, folder="first"))
+    second = apps.client(apps.write(PLAIN_APP, folder="second"))
+    assert second.get("/odd").json() == {"plain": True}
+    answer = first.get("/odd")
+    assert (answer.status_code, answer.json()) == (422, {"rescued": ["nonsense"]})
