@@ -50,18 +50,20 @@ def describe_chain(table: Any) -> dict[str, Any]:
     """The global plugin list and every group that has routes, in router order."""
     from nova_cli.runtime.route_compiler import describe
 
-    groups: dict[int, dict[str, Any]] = {}
+    groups: dict[tuple[str | None, int], dict[str, Any]] = {}
     for route in table.routes:
         group = route.group
-        if group.index not in groups:
-            groups[group.index] = {
+        key = (group.app, group.index)  # each sub-app numbers its groups from 0
+        if key not in groups:
+            groups[key] = {
+                **({"app": group.app} if group.app is not None else {}),
                 "index": group.index,
                 "prefix": group.prefix or "/",
                 "security": describe(group.security) if group.security else None,
                 "plugins": None if group.plugins is None else _plugins(group.plugins),
                 "routes": [],
             }
-        groups[group.index]["routes"].append(_route_line(route))
+        groups[key]["routes"].append(_route_line(route))
     return {"global": _plugins(table.plugins), "groups": list(groups.values())}
 
 
@@ -101,7 +103,8 @@ def _print(chain: dict[str, Any]) -> None:
     echo("global plugins:")
     _print_plugins(chain["global"], indent="  ")
     for group in chain["groups"]:
-        echo(f"group {group['index']}: prefix {group['prefix']}")
+        app = f"app {group['app']} " if "app" in group else ""
+        echo(f"{app}group {group['index']}: prefix {group['prefix']}")
         echo(f"  security: {group['security'] or '-'}")
         if group["plugins"] is None:
             echo("  plugins: inherits global")

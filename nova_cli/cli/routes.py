@@ -25,20 +25,21 @@ def routes(
         Path | None, typer.Option("--directory", "-C", help="Project directory.")
     ] = None,
 ) -> None:
-    """Show every route: method, host (when a group names one), path, target, protocol, security."""
+    """Show every route: method, host and app (if any), path, target, protocol, security."""
     from nova_cli.core.config import load_config
     from nova_cli.runtime.route_table import build_table
 
     # The table `nova serve` serves, unless -e names another environment.
     config = load_config(directory, environment=environment, default_environment="dev")
     table = build_table(config)
-    rows = [route_row(r, table.app_dir) for r in table.routes if r.protocol != "status"]
+    rows = [route_row(r, table) for r in table.routes if r.protocol != "status"]
     if as_json:
         echo(json.dumps(rows, indent=2))
         return
     header = {
         "methods": "METHOD",
         **({"host": "HOST"} if any("host" in row for row in rows) else {}),
+        **({"app": "APP"} if table.subapps else {}),
         "path": "PATH",
         "target": "TARGET",
         "protocol": "PROTOCOL",
@@ -58,13 +59,17 @@ def routes(
         echo("  ".join(str(line[k]).ljust(widths[k]) for k in header).rstrip())
     for route in table.routes:
         if route.protocol == "status":
-            echo(f"status {route.status_code}: {route_row(route, table.app_dir)['target']}")
+            row = route_row(route, table)
+            owner = f" (app {row['app']})" if table.subapps else ""
+            echo(f"status {route.status_code}: {row['target']}{owner}")
 
 
-def route_row(route: Any, app_dir: Path) -> dict[str, Any]:
-    """One route as `nova routes --json` prints it."""
+def route_row(route: Any, table: Any) -> dict[str, Any]:
+    """One route of `table` as `nova routes --json` prints it."""
     from nova_cli.runtime.route_compiler import describe
 
+    app = route.group.app
+    app_dir = table.app_dir if app is None else table.subapps[app].directory
     methods = set(route.methods)
     if "GET" in methods:
         methods.discard("HEAD")  # added for Starlette parity, not declared by the user
@@ -85,4 +90,6 @@ def route_row(route: Any, app_dir: Path) -> dict[str, Any]:
     }
     if route.group.host is not None:  # only a group with a `host` key has one
         row["host"] = route.group.host
+    if table.subapps:  # which app's router lists the route, once there is more than one
+        row["app"] = app or table.app_name
     return row

@@ -30,6 +30,7 @@ class NovaConfig:
     port: int = 8080
     environment: str = "prod"  # "dev" shows tracebacks to clients: only when asked for
     plugins: list[Any] = field(default_factory=list)
+    apps: list[dict[str, Any]] = field(default_factory=list)  # sub-apps: {app, prefix, security}
     pubsub: str | None = None  # None: in memory; "redis://host:port/db" across workers
     presence_interval: float = 0.05  # seconds: at most one presence diff per channel this often
     max_body_size: int = 1024 * 1024  # bytes; larger request bodies get 413
@@ -96,6 +97,7 @@ _TYPES: dict[str, type] = {
     "port": int,
     "environment": str,
     "plugins": list,
+    "apps": list,
     "pubsub": str,
     "presence_interval": float,
     "max_body_size": int,
@@ -194,8 +196,8 @@ def _environ_names(environ: Mapping[str, str]) -> dict[str, str]:
     """The variable that sets each setting present in `environ` (the first name wins)."""
     found: dict[str, str] = {}
     for key in _TYPES:
-        if key == "plugins":
-            continue  # a list of tuples does not fit an environment variable
+        if key in ("plugins", "apps"):
+            continue  # a list of tuples or tables does not fit an environment variable
         for name in _ENV_NAMES.get(key, (f"NOVA_{key.upper()}",)):
             if name in environ:
                 found[key] = name
@@ -314,7 +316,49 @@ def _cookie_name(value: str) -> str:
     return value
 
 
+_PACKAGE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_CALLABLE_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+APP_ENTRY_KEYS = ("app", "prefix", "security")
+
+
+def _apps(value: list[Any]) -> list[dict[str, Any]]:
+    """The `apps` entries as `{"app", "prefix", "security"}`; ValueError names a bad one."""
+    found = [_app_entry(number, entry) for number, entry in enumerate(value)]
+    names = [entry["app"] for entry in found]
+    for number, name in enumerate(names):
+        if name in names[:number]:
+            raise ValueError(f"entry {number} ({name!r}): {name!r} is listed twice")
+    return found
+
+
+def _app_entry(number: int, entry: Any) -> dict[str, Any]:
+    if isinstance(entry, str):
+        entry = {"app": entry}
+    if not isinstance(entry, dict):
+        raise ValueError(
+            f'entry {number}: expected a package name or {{app = "...", prefix = "/..."}}, '
+            f"got {entry!r}"
+        )
+    name = entry.get("app")
+    if not isinstance(name, str) or not _PACKAGE.match(name):
+        raise ValueError(f'entry {number}: app must be a package name such as "blog", got {name!r}')
+    where = f"entry {number} ({name!r})"
+    for key in entry:
+        if key not in APP_ENTRY_KEYS:
+            raise ValueError(f"{where}: unknown key {key!r} (allowed: {', '.join(APP_ENTRY_KEYS)})")
+    prefix = entry.get("prefix", "")
+    if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
+        raise ValueError(f"{where}: prefix must be \"\" or start with '/', got {prefix!r}")
+    security = entry.get("security")  # None: each group keeps its own
+    # `is`: 0 == False, and a 0 is no more a security than a 1.
+    open_or_kept = security is None or security is False
+    if not open_or_kept and not (isinstance(security, str) and _CALLABLE_REF.match(security)):
+        raise ValueError(f'{where}: security must be false or "module:callable", got {security!r}')
+    return {"app": name, "prefix": prefix.rstrip("/"), "security": security}
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
+    "apps": _apps,
     "ws_allowed_origins": _origins,
     "max_header_count": _positive,
     "max_header_bytes": _positive,

@@ -38,6 +38,7 @@ from nova_cli.runtime.return_handlers import (
 from nova_cli.runtime.route_compiler import Route, describe
 from nova_cli.runtime.route_table import RouteTable
 from nova_cli.runtime.shutdown import Connections
+from nova_cli.runtime.views import Views
 from nova_cli.session import SessionStore
 
 log = logging.getLogger("nova_cli")
@@ -212,7 +213,7 @@ class NovaRouter(Router):
         if chain:
             req, reply = await plugins.run_pre(chain, req, self.plugin_states)
         if reply is not None:
-            return await self.respond(table, reply, req, None)
+            return await self.respond(table, reply, req, None, table.views_for(route))
         if route.group.security is not None:
             refusal = await security.check(route.group.security, req)
             if refusal is not None:
@@ -244,12 +245,13 @@ class NovaRouter(Router):
                 return await self.status_page(table, req, found, message=message)
             return found
         req.controller = route.target
-        result = await self.produce(table, route.target, req, req)
-        return await self.respond(table, result, req, route.target)
+        views = table.views_for(route)
+        result = await self.produce(views, route.target, req, req)
+        return await self.respond(table, result, req, route.target, views)
 
     async def produce(
         self,
-        table: RouteTable,
+        views: Views | None,
         fn: Callable[..., Any],
         req: Request,
         *args: Any,
@@ -263,7 +265,7 @@ class NovaRouter(Router):
         """
         if is_async(fn):
             return await fn(*args)
-        ctx = ReturnContext(req, fn, table.views, default_status)
+        ctx = ReturnContext(req, fn, views, default_status)
         return await call(fn, *args, finish=functools.partial(render_view, ctx=ctx))
 
     async def respond(
@@ -272,10 +274,14 @@ class NovaRouter(Router):
         value: Any,
         req: Request,
         controller: Any,
+        views: Views | None,
         default_status: int = 200,
     ) -> Response:
-        """Normalise a return value, asking the controller's fallback when it is unsupported."""
-        ctx = ReturnContext(req, controller, table.views, default_status)
+        """Normalise a return value, asking the controller's fallback when it is unsupported.
+
+        `views` are the templates of the app whose route answers.
+        """
+        ctx = ReturnContext(req, controller, views, default_status)
         try:
             return await to_response(value, ctx)
         except UnsupportedReturn as unsupported:
@@ -284,10 +290,10 @@ class NovaRouter(Router):
                 raise
             log.debug("fallback %s resolves %r", describe(fallback), unsupported.value)
             resolved = await self.produce(
-                table, fallback.resolve, req, req, unsupported.value, default_status=default_status
+                views, fallback.resolve, req, req, unsupported.value, default_status=default_status
             )
             # Nova renders an ("ok", vars) from the fallback with the fallback's view.
-            ctx = ReturnContext(req, fallback.resolve, table.views, default_status)
+            ctx = ReturnContext(req, fallback.resolve, views, default_status)
             return await to_response(resolved, ctx)
 
     async def status_page(
@@ -312,9 +318,10 @@ class NovaRouter(Router):
                     "exception": exc,
                 }
             try:
-                result = await self.produce(table, route.target, req, req, default_status=status)
+                views = table.views_for(route)
+                result = await self.produce(views, route.target, req, req, default_status=status)
                 response = await self.respond(
-                    table, result, req, route.target, default_status=status
+                    table, result, req, route.target, views, default_status=status
                 )
             except Exception:
                 log.exception(

@@ -45,6 +45,25 @@ class Group:
     security: Callable[..., Any] | None
     plugins: list[Any] | None  # None: the global plugin list applies
     host: str | None = None  # the only host the group answers; None: any host
+    app: str | None = None  # the sub-app whose router lists the group; None: the main app
+
+    @property
+    def label(self) -> str:
+        """How messages name the group: `group 2`, or `app 'blog' group 0` for a sub-app's."""
+        return _group_label(self.index, self.app)
+
+
+def _group_label(index: int, app: str | None) -> str:
+    return f"group {index}" if app is None else f"app {app!r} group {index}"
+
+
+@dataclass(frozen=True)
+class Mount:
+    """Where a sub-app's groups go: its name, a prefix before theirs, a security for all."""
+
+    app: str
+    prefix: str = ""  # normalised: "" or "/x", no trailing slash
+    security: Any = None  # None: each group keeps its own; False: none; a callable: every group's
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,31 +123,41 @@ def compile_routes(
     app_dir: Path | None = None,
     plugin_loader: Callable[[Any], Any] | None = None,
     existing: list[Route] | None = None,
+    mount: Mount | None = None,
 ) -> list[Route]:
     """Validate the value returned by `routes(environment)` and return its routes.
 
-    With `existing` (the routes of a table being extended), the groups are
-    numbered after its groups, and a route that clashes with one of them is
-    a duplicate too.
+    With `existing` (the routes of a table being extended, or of the apps
+    compiled before), the groups are numbered after that app's groups, and
+    a route that clashes with any of them is a duplicate too.  `mount` puts
+    the groups in a sub-app (see `subapps.py`).
     """
     if not isinstance(groups, list | tuple):
         raise RouteTableError(
             f"routes() must return a list of groups (dicts), got {type(groups).__name__}"
         )
     existing = existing or []
-    first = 1 + max((route.group.index for route in existing), default=-1)
+    app = mount.app if mount is not None else None
+    first = 1 + max((r.group.index for r in existing if r.group.app == app), default=-1)
     compiled: list[Route] = []
     for gi, group in enumerate(groups, start=first):
-        compiled.extend(_compile_group(gi, group, app_dir, plugin_loader))
+        compiled.extend(_compile_group(gi, group, app_dir, plugin_loader, mount))
     _check_duplicates([*existing, *compiled])
     return compiled
 
 
 def _compile_group(
-    gi: int, group: Any, app_dir: Path | None, plugin_loader: Callable[[Any], Any] | None
+    gi: int,
+    group: Any,
+    app_dir: Path | None,
+    plugin_loader: Callable[[Any], Any] | None,
+    mount: Mount | None,
 ) -> Iterable[Route]:
+    app = mount.app if mount is not None else None
+    label = _group_label(gi, app)
+
     def fail(msg: str) -> RouteTableError:
-        return RouteTableError(f"group {gi}: {msg}")
+        return RouteTableError(f"{label}: {msg}")
 
     if not isinstance(group, dict):
         raise fail(f"a group must be a dict with keys {', '.join(GROUP_KEYS)}; got {group!r:.80}")
@@ -155,12 +184,23 @@ def _compile_group(
     if not isinstance(routes, list | tuple):
         raise fail(f"routes must be a list of tuples, got {type(routes).__name__}")
     host = _host(group.get("host"), fail)
-    info = Group(index=gi, prefix=prefix.rstrip("/"), security=security, plugins=plugins, host=host)
+    if mount is not None:
+        prefix = mount.prefix + prefix
+        if mount.security is not None:  # Nova's `secure`: the app's security replaces the group's
+            security = mount.security or None
+    info = Group(
+        index=gi,
+        prefix=prefix.rstrip("/"),
+        security=security,
+        plugins=plugins,
+        host=host,
+        app=app,
+    )
     for ri, entry in enumerate(routes):
         try:
             yield _compile_route(entry, info, app_dir)
         except RouteTableError as exc:
-            raise RouteTableError(f"group {gi}, route {ri} {_entry_repr(entry)}: {exc}") from None
+            raise RouteTableError(f"{label}, route {ri} {_entry_repr(entry)}: {exc}") from None
 
 
 def _host(value: Any, fail: Callable[[str], RouteTableError]) -> str | None:
@@ -360,8 +400,8 @@ def _check_duplicates(routes: list[Route]) -> None:
             clash = _clash(route, other) if kind == "http" else kind.upper()
             if clash:
                 raise RouteTableError(
-                    f"group {route.group.index}, route {route.entry}: duplicate route "
-                    f"{clash} {route.path}, already defined in group {other.group.index} "
+                    f"{route.group.label}, route {route.entry}: duplicate route "
+                    f"{clash} {route.path}, already defined in {other.group.label} "
                     f"by {other.entry}"
                 )
         by_path.setdefault(key, []).append(route)

@@ -18,6 +18,7 @@ from nova_cli.runtime import hosts
 from nova_cli.runtime.plugins import Plugin, load_plugins
 from nova_cli.runtime.route_compiler import Route, RouteTableError, compile_routes, describe
 from nova_cli.runtime.route_tree import RouteTree
+from nova_cli.runtime.subapps import SubApp, mount_all
 from nova_cli.runtime.validation import Validator, compile_schemas
 from nova_cli.runtime.views import Views
 
@@ -42,6 +43,12 @@ class RouteTable:
     # built: at request time the module may have been replaced in sys.modules
     # (a reload, another app with the same package name in this process).
     fallbacks: dict[int, Any]
+    subapps: dict[str, SubApp]  # by package name, in `[tool.nova] apps` order
+
+    def views_for(self, route: Route) -> Views | None:
+        """The templates of the app whose router lists `route`."""
+        app = route.group.app
+        return self.views if app is None else self.subapps[app].views
 
 
 def build_table(config: NovaConfig) -> RouteTable:
@@ -54,6 +61,7 @@ def build_table(config: NovaConfig) -> RouteTable:
     router = import_router(app)
     groups = router.routes(config.environment)
     routes = compile_routes(groups, app_dir=app_dir, plugin_loader=load_plugins)
+    subapps, routes = mount_all(config, name, routes)
     try:
         plugins = load_plugins(config.plugins)
     except (ValueError, TypeError, ImportError) as exc:
@@ -73,6 +81,7 @@ def build_table(config: NovaConfig) -> RouteTable:
         http_hosts={},
         ws_hosts={},
         fallbacks={},
+        subapps=subapps,
     )
     return with_routes(table, routes)
 
@@ -119,7 +128,7 @@ def _fallbacks(routes: list[Route]) -> dict[int, Any]:
             continue
         if not callable(getattr(fallback, "resolve", None)):
             raise RouteTableError(
-                f"group {route.group.index}, route {route.entry}: fallback_controller "
+                f"{route.group.label}, route {route.entry}: fallback_controller "
                 f"{describe(fallback)} has no resolve(req, invalid_return) function"
             )
         found[id(route.target)] = fallback

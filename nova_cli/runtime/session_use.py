@@ -21,7 +21,9 @@ def uses_sessions(table: Any) -> bool:
     """True when the app of this route table may read or write sessions."""
     if any(_is_csrf(plugin) for plugin in _plugins(table)):
         return True
-    return any(_mentions_sessions(path) for path in sorted(Path(table.app_dir).rglob("*.py")))
+    folders = [table.app_dir, *(subapp.directory for subapp in table.subapps.values())]
+    files = sorted(path for folder in folders for path in Path(folder).rglob("*.py"))
+    return any(_mentions_sessions(path) for path in files)
 
 
 def _plugins(table: Any) -> list[Any]:

@@ -90,7 +90,7 @@ async def _admit(router: Any, table: Any, route: Route, req: Request) -> Respons
     chain = route.group.plugins if route.group.plugins is not None else table.plugins
     req, reply = await plugins.run_pre(chain, req, router.plugin_states)
     if reply is not None:
-        return await router.respond(table, reply, req, None)
+        return await router.respond(table, reply, req, None, table.views_for(route))
     if route.group.security is not None:
         return await security.check(route.group.security, req)
     return None
