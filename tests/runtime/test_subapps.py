@@ -362,3 +362,27 @@ def test_nova_routes_has_no_app_column_without_sub_apps(apps: Apps) -> None:
     rows = json.loads(run_nova("routes", "--json", cwd=root).stdout)
     assert all("app" not in row for row in rows)
     assert "APP" not in run_nova("routes", cwd=root).stdout
+
+
+def test_a_code_change_in_a_sub_app_under_the_root_is_reloaded(apps: Apps) -> None:
+    from nova_cli.core.config import load_config
+    from nova_cli.devserver.reloader import Reloader
+    from nova_cli.devserver.watcher import WatchScope
+    from nova_cli.runtime.route_table import build_table
+
+    root = project(apps, BLOG_AT, BLOG)
+    http = client(apps, root)
+    assert http.get("/blog").json() == {"app": "blog"}
+    config = load_config(root)
+    router = http.app.router  # type: ignore[attr-defined]
+    reloader = Reloader(
+        router,
+        lambda: build_table(config),
+        root=root,
+        app_dir=root / "mainsite",
+        is_project_file=WatchScope(root).is_project_file,
+    )
+    changed = root / "subblog/controllers/pages_controller.py"
+    changed.write_text(changed.read_text().replace('{"app": "blog"}', '{"app": "blog v2"}'))
+    assert reloader.apply([changed]).status == "ok"
+    assert http.get("/blog").json() == {"app": "blog v2"}
