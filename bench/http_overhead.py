@@ -13,10 +13,11 @@ Three servers run side by side, each in its own subprocess:
 - `starlette`: the peer under uvicorn (1 worker, httptools, `--log-level warning`,
                no access log).
 
-`--session` measures, instead, what a session read costs: the factory server
-answering `/` and a second factory server answering `/session`, a route that
-reads `session.get(req, "message")` for requests carrying a live session's
-cookie (memory backend), with the CPU ratio of the two (target: <= 1.10).
+`--session` measures, instead, what a session read costs: two factory
+servers of the app, one answering `/` (no cookie) and the other `/session`, a
+route that reads `session.get(req, "message")` for requests carrying a live
+session's cookie (memory backend), swapped every round, with the median of
+the rounds' CPU ratios (target: <= 1.10).
 
 `--baseline DIR` adds `factory@base` and `run@base`: the same two servers
 importing the nova_cli of another checkout (a worktree of an older commit), so
@@ -150,14 +151,27 @@ class Server:
 
 
 def session_servers(nova_root: Path) -> list[Server]:
-    """Two factory servers of the same app: one answering `/`, one reading a session."""
+    """Two identical factory servers of the app, each with a live session's cookie.
+
+    Each round one answers `/` and the other `/session`, swapped every round:
+    two processes of one app differ by a few percent in CPU per request (an
+    A/A run showed 1.02), and the swap cancels that from the median ratio.
+    """
     uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}"]
     factory = [*uvicorn, "--factory", "nova_cli.runtime.app:from_environment", *UVICORN_SETTINGS]
     env = {"NOVA_ROOT": str(nova_root), "PYTHONPATH": str(REPO)}
-    return [
-        Server("plain", factory, env),
-        Server("session", factory, env, path="/session", session=True),
-    ]
+    return [Server(name, factory, env, session=True) for name in ("a", "b")]
+
+
+def session_round(running: dict[str, tuple[Target, int]], i: int) -> dict[str, tuple[Target, int]]:
+    """Round `i`'s targets: `plain` on one server, `session` on the other, swapped each round."""
+    first, second = ("a", "b") if i % 2 == 0 else ("b", "a")
+    (plain, plain_pid), (reads, reads_pid) = running[first], running[second]
+    base = reads.url.rsplit("/", 1)[0]
+    return {
+        "plain": (Target(plain.url.rsplit("/", 1)[0] + "/"), plain_pid),
+        "session": (Target(base + "/session", reads.cookie), reads_pid),
+    }
 
 
 def servers(nova_root: Path, bare_root: Path, baseline: Path | None) -> list[Server]:
@@ -428,19 +442,21 @@ def main() -> None:
             kinds = session_servers(nova_root)
         else:
             kinds = servers(nova_root, bare_root, opts.baseline)
-        names = [kind.name for kind in kinds]
+        names = ["plain", "session"] if opts.session else [kind.name for kind in kinds]
         with contextlib.ExitStack() as stack:
             running = {kind.name: stack.enter_context(serve(kind, server_cpu)) for kind in kinds}
-            for target, _pid in running.values():  # check and warm up each
-                check(target)
+            targets = [t for i in range(2) for t, _ in session_round(running, i).values()]
+            for target in targets if opts.session else [t for t, _ in running.values()]:
+                check(target)  # and warm up each
                 load(target, 1.0, opts.connections, opts.threads, client_cpu)
             rates: dict[str, list[float]] = {name: [] for name in names}
             cpu: dict[str, list[float]] = {name: [] for name in names}
             for i in range(opts.rounds):
                 # Rotate which one goes first so drift in machine load hits all of them.
                 order = names[i % len(names) :] + names[: i % len(names)]
+                current = session_round(running, i) if opts.session else running
                 for name in order:
-                    target, pid = running[name]
+                    target, pid = current[name]
                     before = cpu_seconds(pid)
                     rate, total = load(
                         target, opts.duration, opts.connections, opts.threads, client_cpu
