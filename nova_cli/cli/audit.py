@@ -11,12 +11,12 @@ CI can hold the line.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from nova_cli.cli.output import echo, style
+from nova_cli.cli.table_options import Directory, Environment, load_table
 from nova_cli.cli.usage import Command
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -31,19 +31,11 @@ def audit(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with status 1 when there is a warning.")
     ] = False,
-    environment: Annotated[
-        str | None, typer.Option("--environment", "-e", help="Passed to routes(environment).")
-    ] = None,
-    directory: Annotated[
-        Path | None, typer.Option("--directory", "-C", help="Project directory.")
-    ] = None,
+    environment: Environment = None,
+    directory: Directory = None,
 ) -> None:
     """Check the route table: unsafe methods without security, any-method routes."""
-    from nova_cli.core.config import load_config
-    from nova_cli.runtime.route_table import build_table
-
-    config = load_config(directory, environment=environment, default_environment="dev")
-    table = build_table(config)
+    table = load_table(directory, environment)
     findings = [f for route in table.routes for f in findings_for(route)]
     warnings = sum(1 for f in findings if f["level"] == "warn")
     if as_json:

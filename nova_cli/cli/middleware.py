@@ -9,12 +9,12 @@ group's list replaces the global one) and routes.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from nova_cli.cli.output import echo
+from nova_cli.cli.table_options import Directory, Environment, load_table
 from nova_cli.cli.usage import Command
 
 
@@ -26,19 +26,11 @@ def register(app: typer.Typer) -> None:
 
 def middleware(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
-    environment: Annotated[
-        str | None, typer.Option("--environment", "-e", help="Passed to routes(environment).")
-    ] = None,
-    directory: Annotated[
-        Path | None, typer.Option("--directory", "-C", help="Project directory.")
-    ] = None,
+    environment: Environment = None,
+    directory: Directory = None,
 ) -> None:
     """Show the global plugins and, per group, its security, plugins and routes."""
-    from nova_cli.core.config import load_config
-    from nova_cli.runtime.route_table import build_table
-
-    config = load_config(directory, environment=environment, default_environment="dev")
-    table = build_table(config)
+    table = load_table(directory, environment)
     chain = describe_chain(table)
     if as_json:
         echo(json.dumps(chain, indent=2))

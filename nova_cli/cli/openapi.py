@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from nova_cli.cli.output import echo
+from nova_cli.cli.table_options import Directory, Environment, load_table
 from nova_cli.cli.usage import Command
 
 
@@ -26,20 +27,13 @@ def openapi(
     api_version: Annotated[
         str, typer.Option("--api-version", "-v", help="info.version.")
     ] = "0.1.0",
-    environment: Annotated[
-        str | None, typer.Option("--environment", "-e", help="Passed to routes(environment).")
-    ] = None,
-    directory: Annotated[
-        Path | None, typer.Option("--directory", "-C", help="Project directory.")
-    ] = None,
+    environment: Environment = None,
+    directory: Directory = None,
 ) -> None:
     """OpenAPI 3.1 from the route table, with the app's schemas/*.json as components."""
-    from nova_cli.core.config import load_config
     from nova_cli.runtime.openapi import document
-    from nova_cli.runtime.route_table import build_table
 
-    config = load_config(directory, environment=environment, default_environment="dev")
-    doc = document(build_table(config), title=title, version=api_version)
+    doc = document(load_table(directory, environment), title=title, version=api_version)
     text = json.dumps(doc, indent=2) + "\n"
     if output is None:
         echo(text.rstrip("\n"))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from nova_cli.cli.output import echo
+from nova_cli.cli.table_options import Directory, Environment, load_table
 from nova_cli.cli.usage import Command
 
 
@@ -18,20 +18,11 @@ def register(app: typer.Typer) -> None:
 
 def routes(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
-    environment: Annotated[
-        str | None, typer.Option("--environment", "-e", help="Passed to routes(environment).")
-    ] = None,
-    directory: Annotated[
-        Path | None, typer.Option("--directory", "-C", help="Project directory.")
-    ] = None,
+    environment: Environment = None,
+    directory: Directory = None,
 ) -> None:
     """Show every route: method, host and app (if any), path, target, protocol, security."""
-    from nova_cli.core.config import load_config
-    from nova_cli.runtime.route_table import build_table
-
-    # The table `nova serve` serves, unless -e names another environment.
-    config = load_config(directory, environment=environment, default_environment="dev")
-    table = build_table(config)
+    table = load_table(directory, environment)
     rows = [route_row(r, table) for r in table.routes if r.protocol != "status"]
     if as_json:
         echo(json.dumps(rows, indent=2))
