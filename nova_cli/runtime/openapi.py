@@ -7,10 +7,10 @@
 - static, WebSocket, status-code and wildcard (`[...]`) routes are left
   out: OpenAPI has no form for them;
 - every `schemas/*.json` file of the app package is a component schema
-  named after the file (and `NovaError`, the shape of the router's own
-  error answers); a route's `json_schema` is its request body (POST,
-  PUT, PATCH) and its success (2XX) response, by `$ref` when the file is one of those
-  components, inline otherwise.
+  named after the file (a sub-app's `APP.file`), with `NovaError`, the
+  shape of the router's own error answers; a route's `json_schema` is its
+  request body (POST, PUT, PATCH) and its success (2XX) response, by `$ref`
+  when the file is one of those components, inline otherwise.
 """
 
 from __future__ import annotations
@@ -53,8 +53,16 @@ ERROR_SHAPE = {
 
 def document(table: RouteTable, *, title: str | None = None, version: str = "0.1.0") -> dict:
     """The OpenAPI document of `table`, ready for `json.dumps`."""
-    schemas_dir = table.app_dir / "schemas"
-    schemas = component_schemas(schemas_dir)
+    # Each app's schemas/ folder, and the prefix of its components' names: a
+    # sub-app's `book.json` is `blog.book`, so two apps' schemas never collide.
+    folders = {(table.app_dir / "schemas").resolve(): ""}
+    for name, sub in table.subapps.items():
+        folders[(sub.directory / "schemas").resolve()] = f"{name}."
+    schemas = {
+        prefix + stem: schema
+        for folder, prefix in folders.items()
+        for stem, schema in component_schemas(folder).items()
+    }
     paths: dict[str, dict[str, Any]] = {}
     ids: set[str] = set()
     for route in table.routes:
@@ -64,7 +72,7 @@ def document(table: RouteTable, *, title: str | None = None, version: str = "0.1
         methods = _methods(route)
         for method in methods:
             if method not in item:  # the first route for a path and method wins, as it serves
-                item[method] = _operation(route, method, len(methods) > 1, schemas_dir, ids)
+                item[method] = _operation(route, method, len(methods) > 1, folders, ids)
     doc: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title or table.app_name, "version": version},
@@ -110,7 +118,7 @@ def _method_order(method: str) -> tuple[int, str]:
 
 
 def _operation(
-    route: Route, method: str, shared: bool, schemas_dir: Path, ids: set[str]
+    route: Route, method: str, shared: bool, folders: dict[Path, str], ids: set[str]
 ) -> dict[str, Any]:
     name = describe(route.target)
     op: dict[str, Any] = {
@@ -129,7 +137,7 @@ def _operation(
     if route.group.security is not None:
         op["x-nova-security"] = describe(route.group.security)
     if route.json_schema is not None:
-        _add_schema(op, method, _schema_ref(route.json_schema, schemas_dir))
+        _add_schema(op, method, _schema_ref(route.json_schema, folders))
     return op
 
 
@@ -145,9 +153,11 @@ def _add_schema(op: dict[str, Any], method: str, schema: Any) -> None:
         op["responses"]["2XX"] = {"description": SUCCESS, "content": content}
 
 
-def _schema_ref(path: Path, schemas_dir: Path) -> Any:
-    if path.parent == schemas_dir.resolve():
-        return {"$ref": f"#/components/schemas/{path.stem}"}
+def _schema_ref(path: Path, folders: dict[Path, str]) -> Any:
+    """A `$ref` to the component of an app's schemas/ file; any other file inlined."""
+    prefix = folders.get(path.parent)
+    if prefix is not None:
+        return {"$ref": f"#/components/schemas/{prefix}{path.stem}"}
     return load_schema(path)
 
 

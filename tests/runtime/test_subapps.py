@@ -386,3 +386,35 @@ def test_a_code_change_in_a_sub_app_under_the_root_is_reloaded(apps: Apps) -> No
     changed.write_text(changed.read_text().replace('{"app": "blog"}', '{"app": "blog v2"}'))
     assert reloader.apply([changed]).status == "ok"
     assert http.get("/blog").json() == {"app": "blog v2"}
+
+
+SCHEMA_BLOG = {
+    "subblog/__init__.py": "",
+    "subblog/router.py": """
+        def create(req):
+            return ("json", 201, {}, req.json)
+
+
+        def routes(environment):
+            post = {"methods": ["post"], "json_schema": "schemas/post.json"}
+            return [{"routes": [("/posts", create, post)]}]
+    """,
+    "subblog/schemas/post.json": '{"type": "object", "required": ["title"]}',
+}
+
+
+def test_a_sub_apps_schemas_are_its_own_components_and_check_its_bodies(apps: Apps) -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    from nova_cli.runtime.openapi import document
+
+    main = {**MAIN, "schemas/post.json": '{"type": "string"}'}
+    http = client(apps, project(apps, BLOG_AT, SCHEMA_BLOG, main=main))
+    assert http.post("/blog/posts", json={"title": "t"}).status_code == 201
+    assert http.post("/blog/posts", json={}).status_code == 400  # the sub-app's own schema
+    doc = document(http.app.router.table)  # type: ignore[attr-defined]
+    OpenAPIV31SpecValidator(doc).validate()
+    schemas = doc["components"]["schemas"]
+    assert (schemas["post"]["type"], schemas["subblog.post"]["type"]) == ("string", "object")
+    body = doc["paths"]["/blog/posts"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/subblog.post"}
