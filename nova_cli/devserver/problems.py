@@ -72,7 +72,13 @@ def problem_from_exception(
     root = root.resolve()
     in_project = is_project_file or (lambda p: _inside(p, root))
     frames = traceback.extract_tb(exc.__traceback__)
-    project_frames = [f for f in frames if f.filename and in_project(Path(f.filename))]
+    # `<frozen importlib._bootstrap>` and `<string>` name no file: relative to
+    # the working directory (the project, under `nova serve`) they would pass.
+    project_frames = [
+        f
+        for f in frames
+        if f.filename and not f.filename.startswith("<") and in_project(Path(f.filename))
+    ]
 
     path: Path | None = None
     line: int | None = None

@@ -360,12 +360,17 @@ class Supervisor:
         return worker
 
     def _read(self, worker: WorkerHandle) -> None:
-        with worker.control.makefile("rb") as lines:
-            for line in lines:
-                try:
-                    self.events.put(("message", worker, json.loads(line)))
-                except ValueError:
-                    continue
+        try:
+            with worker.control.makefile("rb") as lines:
+                for line in lines:
+                    try:
+                        self.events.put(("message", worker, json.loads(line)))
+                    except ValueError:
+                        continue
+        except OSError:
+            # A worker that dies with our messages unread resets the channel
+            # (one that could not load the app): an exit like any other.
+            pass
         self.events.put(("exited", worker))
 
     def _stop_worker(self, worker: WorkerHandle, code: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from nova_cli.devserver.problems import Problem, problem_from_exception, terminal_report
 
 
@@ -63,3 +65,30 @@ def test_problems_travel_as_dicts_and_print_as_a_block() -> None:
         "nova: reload failed: a.py:2: E: m\n    Traceback\n      line\n    E: m"
     )
     assert terminal_report(Problem("E", "m")) == "nova: reload failed: E: m"
+
+
+def test_the_import_machinerys_frames_are_not_the_projects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+
+    from nova_cli.devserver.watcher import WatchScope
+
+    monkeypatch.chdir(tmp_path)  # as `nova serve`'s worker: `<frozen ...>` is a relative name
+    (tmp_path / "shopx").mkdir()
+    (tmp_path / "shopx" / "__init__.py").write_text("import no_such_module_here\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        importlib.import_module("shopx")
+    except ImportError as exc:
+        error = exc
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("shopx", None)
+    problem = problem_from_exception(
+        error, tmp_path, is_project_file=WatchScope(tmp_path).is_project_file
+    )
+    assert (problem.file, problem.line) == ("shopx/__init__.py", 1)
+    assert "<frozen" not in problem.traceback
+    assert 'shopx/__init__.py", line 1' in problem.traceback

@@ -133,3 +133,17 @@ def test_a_handover_does_not_wait_forever_for_the_old_worker(sup: Supervisor) ->
     assert new.sent == []
     sup._tick(deadline)
     assert new.sent == [{"op": "serve"}] and sup._handover is None
+
+
+def test_a_worker_that_resets_its_control_channel_is_an_exit_not_a_traceback(
+    sup: Supervisor,
+) -> None:
+    import socket
+
+    ours, theirs = socket.socketpair()
+    ours.sendall(b'{"op": "stop"}\n')  # never read: closing now resets the channel
+    theirs.close()
+    worker = SimpleNamespace(control=ours)
+    sup._read(worker)  # type: ignore[arg-type]  # raised ConnectionResetError in its thread
+    assert sup.events.get_nowait() == ("exited", worker)
+    ours.close()
