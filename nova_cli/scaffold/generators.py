@@ -376,45 +376,29 @@ def _plan_routes(
     force: bool,
     route: bool,
 ) -> None:
-    from nova_cli.scaffold.router_edit import CannotEdit, add_routes, snippet
+    from nova_cli.scaffold.router_edit import add_routes, snippet
 
-    path = PurePosixPath(project.app, "router.py")
-    if not route:
-        plan.steps.append(Step("skip", path, reason="--no-route: add the routes below yourself"))
-        plan.snippet = snippet(entries, imports)
+    edit = _edit_router(
+        plan,
+        project,
+        lambda source: add_routes(source, entries, imports),
+        snippet(entries, imports),
+        route=route,
+        what="routes",
+        hint="add the routes below yourself",
+    )
+    if edit is None:
         return
-    router = project.root / path
-    try:
-        if not router.is_file():
-            raise CannotEdit(f"{path} does not exist")
-        edit = add_routes(_read(router), entries, imports)
-    except CannotEdit as exc:
-        plan.steps.append(Step("manual", path, reason="cannot edit it safely"))
-        plan.warnings.append(f"{exc}; add the routes below yourself")
-        plan.snippet = snippet(entries, imports)
-        return
-    for entry, existing in edit.clashes:
-        if not force:
-            plan.steps.append(
-                Step("conflict", path, reason=f"{entry.path} is already routed by {existing}")
-            )
-        else:
-            plan.warnings.append(f"{entry.path} is already routed by {existing}; not added")
+    _plan_clashes(plan, project, edit.clashes, force)
     if edit.clashes and force:
         clashing = [entry for entry, _ in edit.clashes]
         plan.snippet = snippet(clashing, [])
     if edit.changed:
         count = len(edit.added)
-        plan.steps.append(
-            Step(
-                "inject",
-                path,
-                edit.source.encode("utf-8"),
-                reason=f"{count} route{'s' if count != 1 else ''}",
-            )
-        )
+        reason = f"{count} route{'s' if count != 1 else ''}"
+        _plan_inject(plan, project, edit.source, reason)
     elif not edit.clashes:
-        plan.steps.append(Step("identical", path, reason="routes already there"))
+        _plan_inject(plan, project, None, "routes already there")
 
 
 def _plan_groups(
@@ -426,39 +410,82 @@ def _plan_groups(
     force: bool,
     route: bool,
 ) -> None:
-    from nova_cli.scaffold.router_edit import CannotEdit, add_groups
+    from nova_cli.scaffold.router_edit import add_groups
+
+    pasted = "\n".join([*(i.code() for i in imports), "", *(f"{g.code()}," for g in groups)])
+    edit = _edit_router(
+        plan,
+        project,
+        lambda source: add_groups(source, groups, imports),
+        pasted,
+        route=route,
+        what="groups",
+        hint="add the route groups below to the list routes() returns",
+    )
+    if edit is None:
+        return
+    _plan_clashes(plan, project, edit.clashes, force)
+    if edit.changed:
+        count, many = len(edit.added), edit.groups != 1
+        reason = f"{edit.groups} route group{'s' if many else ''}, {count} routes"
+        for entry in edit.moved:
+            reason += f"; {entry.path} moved behind its security"
+        _plan_inject(plan, project, edit.source, reason)
+    elif not edit.clashes:
+        _plan_inject(plan, project, None, "routes already there")
+
+
+def _edit_router(
+    plan: Plan,
+    project: Project,
+    edit: Callable[[str], Any],
+    pasted: str,
+    *,
+    route: bool,
+    what: str,
+    hint: str,
+) -> Any:
+    """`edit` applied to router.py's source; None, with the text to paste, when it cannot be."""
+    from nova_cli.scaffold.router_edit import CannotEdit
 
     path = PurePosixPath(project.app, "router.py")
-    pasted = "\n".join([*(i.code() for i in imports), "", *(f"{g.code()}," for g in groups)])
     if not route:
-        plan.steps.append(Step("skip", path, reason="--no-route: add the groups below yourself"))
+        plan.steps.append(Step("skip", path, reason=f"--no-route: add the {what} below yourself"))
         plan.snippet = pasted
-        return
+        return None
     router = project.root / path
     try:
         if not router.is_file():
             raise CannotEdit(f"{path} does not exist")
-        edit = add_groups(_read(router), groups, imports)
+        return edit(_read(router))
     except CannotEdit as exc:
         plan.steps.append(Step("manual", path, reason="cannot edit it safely"))
-        plan.warnings.append(f"{exc}; add the route groups below to the list routes() returns")
+        plan.warnings.append(f"{exc}; {hint}")
         plan.snippet = pasted
-        return
-    for entry, existing in edit.clashes:
+        return None
+
+
+def _plan_clashes(
+    plan: Plan, project: Project, clashes: list[tuple[Any, str]], force: bool
+) -> None:
+    """A path already routed elsewhere: a conflict, or with --force a warning and no route."""
+    path = PurePosixPath(project.app, "router.py")
+    for entry, existing in clashes:
         if not force:
             plan.steps.append(
                 Step("conflict", path, reason=f"{entry.path} is already routed by {existing}")
             )
         else:
             plan.warnings.append(f"{entry.path} is already routed by {existing}; not added")
-    if edit.changed:
-        count, many = len(edit.added), edit.groups != 1
-        reason = f"{edit.groups} route group{'s' if many else ''}, {count} routes"
-        for entry in edit.moved:
-            reason += f"; {entry.path} moved behind its security"
-        plan.steps.append(Step("inject", path, edit.source.encode("utf-8"), reason=reason))
-    elif not edit.clashes:
-        plan.steps.append(Step("identical", path, reason="routes already there"))
+
+
+def _plan_inject(plan: Plan, project: Project, source: str | None, reason: str) -> None:
+    """router.py's step: `inject` the edited source, or `identical` (source None)."""
+    path = PurePosixPath(project.app, "router.py")
+    if source is None:
+        plan.steps.append(Step("identical", path, reason=reason))
+    else:
+        plan.steps.append(Step("inject", path, source.encode("utf-8"), reason=reason))
 
 
 def _plan_requirements(plan: Plan, project: Project, requirements: list[str]) -> None:
