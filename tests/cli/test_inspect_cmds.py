@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import nova_cli
+from tests.runtime.conftest import write_files
 from tests.support.cli import run_nova as nova
 
 ROUTER = """
@@ -68,11 +68,7 @@ FILES = {
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
-    for name, text in FILES.items():
-        path = tmp_path / "shop_project" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return tmp_path / "shop_project"
+    return write_files(tmp_path / "shop_project", FILES)
 
 
 def test_audit_warns_on_unsafe_and_any_method_routes_without_security(shop: Path) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.runtime.conftest import write_files
 from tests.support.cli import run_nova as nova
 from tests.support.servers import ASSETS
 
@@ -62,11 +62,7 @@ FILES = {
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
-    for name, text in FILES.items():
-        path = tmp_path / "shop_project" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return tmp_path / "shop_project"
+    return write_files(tmp_path / "shop_project", FILES)
 
 
 def test_routes_json(shop: Path) -> None:

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from nova_cli import presence, process, pubsub
 from nova_cli.presence import REF
-from nova_cli.pubsub.backends.redis import RedisBackend
+from tests.pubsub.conftest import current
 from tests.pubsub.test_pubsub import Member
-from tests.support.redis import redis_server
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as server:
-        yield server.url
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -27,12 +20,8 @@ async def app_pubsub(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[pubsub.PubSub]:
     """A fresh, started pub/sub, the current one for the test."""
-    if request.param == "redis":
-        chosen = pubsub.PubSub(RedisBackend, request.getfixturevalue("redis_url"))
-    else:
-        chosen = pubsub.PubSub()
-    monkeypatch.setattr(pubsub, "_default", chosen)
-    monkeypatch.setattr(pubsub, "_latest", None)
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    chosen = current(monkeypatch, request.param, url)
     await pubsub.start(chosen)
     yield chosen
     await pubsub.stop(chosen)

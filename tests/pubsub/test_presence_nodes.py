@@ -8,33 +8,26 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from nova_cli import presence, pubsub
-from nova_cli.pubsub.backends.redis import EXPIRY, HEARTBEAT, RedisBackend
+from nova_cli.pubsub.backends.redis import EXPIRY, HEARTBEAT
+from tests.pubsub.conftest import current
 from tests.pubsub.test_presence import Watcher, _sorted
 from tests.pubsub.test_pubsub import Member
-from tests.support.redis import RedisServer, redis_server
+from tests.support.redis import RedisServer
 
 # A node not heard from for EXPIRY is dropped at the next check, HEARTBEAT later at most.
 GONE_WITHIN = EXPIRY + HEARTBEAT
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with redis_server() as running:
-        yield running
-
-
-@pytest.fixture
 async def here(server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """This test process as a node on `server`; yields its node name."""
-    chosen = pubsub.PubSub(RedisBackend, server.url)
-    monkeypatch.setattr(pubsub, "_default", chosen)
-    monkeypatch.setattr(pubsub, "_latest", None)
+    chosen = current(monkeypatch, "redis", server.url)
     await pubsub.start(chosen)
     yield chosen.backend.node  # type: ignore[attr-defined]
     await pubsub.stop(chosen)

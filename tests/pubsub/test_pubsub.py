@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,13 +16,7 @@ from nova_cli import process, pubsub
 from nova_cli.pubsub.backends.base import Backend
 from nova_cli.pubsub.backends.memory import MemoryBackend
 from nova_cli.pubsub.backends.redis import RedisBackend
-from tests.support.redis import redis_server
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as server:
-        yield server.url
+from tests.pubsub.conftest import current
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -30,13 +24,8 @@ async def backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Backend]:
     """A fresh pub/sub with a started backend, the current one for the test."""
-    if request.param == "redis":
-        chosen = pubsub.PubSub(RedisBackend, request.getfixturevalue("redis_url"))
-    else:
-        chosen = pubsub.PubSub()
-    # Outside any app, the module's functions act on this fall-back.
-    monkeypatch.setattr(pubsub, "_default", chosen)
-    monkeypatch.setattr(pubsub, "_latest", None)
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    chosen = current(monkeypatch, request.param, url)
     await chosen.backend.start()
     yield chosen.backend
     await chosen.backend.stop()

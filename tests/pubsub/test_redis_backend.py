@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from nova_cli.pubsub import _wire
 from nova_cli.pubsub._hub import Hub
 from nova_cli.pubsub.backends import redis as redis_backend
 from nova_cli.pubsub.backends.redis import CHANNEL, RedisBackend
+from tests.pubsub.conftest import current
 from tests.pubsub.test_pubsub import Member
 from tests.pubsub.test_terms import same
 from tests.support.redis import RedisServer, redis_server
@@ -30,19 +31,10 @@ OTHER = "othernode@1"
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
-    with redis_server() as running:
-        yield running
-
-
-@pytest.fixture
 async def backend(
     server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[RedisBackend]:
-    chosen = pubsub.PubSub(RedisBackend, server.url)
-    # Outside any app, the module's functions act on this fall-back.
-    monkeypatch.setattr(pubsub, "_default", chosen)
-    monkeypatch.setattr(pubsub, "_latest", None)
+    chosen = current(monkeypatch, "redis", server.url)
     started: RedisBackend = chosen.backend  # type: ignore[assignment]
     await started.start()
     yield started
