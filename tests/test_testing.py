@@ -15,6 +15,7 @@ from nova_cli import pubsub
 from nova_cli.core.config import LIFESPAN_KEY
 from nova_cli.testing import AppClient, UpgradeRefused, app_client, assert_broadcast
 from tests.runtime.conftest import purge, write_files
+from tests.support.servers import ASSETS
 
 ROUTER = """
 from kitapp.controllers import (
@@ -92,28 +93,8 @@ async def terminate(reason, req, state):
     TERMINATED.append(reason)
 """
 
-CHAT = """
-from nova_cli import pubsub
-
-
-def init(state):
-    pubsub.join("chat")
-    return ("ok", state)
-
-
-def websocket_handle(frame, state):
-    match frame:
-        case ("text", msg):
-            pubsub.broadcast("chat", "message", msg)
-    return ("ok", state)
-
-
-def websocket_info(info, state):
-    match info:
-        case ("nova_pubsub", "chat", _sender, "message", msg):
-            return ("reply", ("text", msg), state)
-    return ("ok", state)
-"""
+# The seed's chat handler, as the chat asset app has it.
+CHAT = (ASSETS / "chat" / "chat" / "controllers" / "chat_handler.py").read_text()
 
 ASYNC_CHAT = """
 import asyncio
